@@ -1,0 +1,20 @@
+//! `tickwire-dataplane`: the privileged, busy-polling half of tickwire.
+//!
+//! | stage | module |
+//! |---|---|
+//! | XDP steering program (load, attach, counters) | [`xdp`] |
+//! | Ethernet/IPv4/UDP parsing, header templates, checksums | [`net`] |
+//! | packet I/O: AF_XDP and kernel-socket backends | [`io`] |
+//! | core pinning, stop signal | [`runtime`] |
+//! | UDP reflector (the latency floor) and its ping client | [`reflect`], [`ping`] |
+//! | test topology (network namespaces over a veth pair) | [`netns`] |
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod io;
+pub mod net;
+pub mod netns;
+pub mod ping;
+pub mod reflect;
+pub mod runtime;
+pub mod stats;
+pub mod xdp;
