@@ -142,7 +142,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let report = reflect::run(&options, stop).context("reflector")?;
             println!(
-                "reflect: backend={} echoed={} rx={} rx_dropped={} tx={} tx_errors={} tx_no_buffer={} kicks={}",
+                "reflect: backend={} echoed={} rx={} rx_dropped={} tx={} tx_errors={} tx_no_buffer={} kicks={} rx_wakeups={}",
                 report.backend,
                 report.echoed,
                 report.io.rx_datagrams,
@@ -151,6 +151,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 report.io.tx_errors,
                 report.io.tx_no_buffer,
                 report.io.tx_kicks,
+                report.io.rx_wakeups,
             );
             if let Some(counters) = report.xdp {
                 println!("xdp: {counters}");

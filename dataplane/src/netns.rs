@@ -12,6 +12,7 @@
 //! (deleting a namespace deletes its veth end and detaches any XDP program with it).
 
 use std::{
+    io::Write as _,
     net::Ipv4Addr,
     os::fd::AsRawFd,
     process::{Command, Output},
@@ -221,4 +222,47 @@ pub fn xdp_attached(ns: &str, iface: &str) -> Result<bool, NetnsError> {
     let output = ip(&["-n", ns, "-d", "link", "show", "dev", iface])?;
     let text = String::from_utf8_lossy(&output.stdout);
     Ok(text.contains("prog/xdp") || text.contains(" xdp"))
+}
+
+/// Environment variable that turns a privilege skip of the XDP integration tests into a
+/// failure (CI sets it to 1).
+pub const REQUIRE_XDP_ENV: &str = "TICKWIRE_REQUIRE_XDP";
+
+/// Why the XDP integration tests cannot run in this process, if they cannot.
+#[must_use]
+pub fn xdp_unavailable_reason() -> Option<String> {
+    // SAFETY: `geteuid` has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some(
+            "not running as root (needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN for network \
+             namespaces)"
+                .into(),
+        );
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        return Some("iproute2 (`ip`) is not installed".into());
+    }
+    if !std::path::Path::new("/proc/thread-self/ns/net").exists() {
+        return Some("no network namespace support".into());
+    }
+    None
+}
+
+/// For integration tests: `true` to run; `false` after printing why the test is skipped.
+///
+/// # Panics
+/// Instead of skipping, when [`REQUIRE_XDP_ENV`] is `1`.
+#[must_use]
+pub fn xdp_tests_enabled(test: &str) -> bool {
+    let Some(reason) = xdp_unavailable_reason() else {
+        return true;
+    };
+    assert!(
+        std::env::var(REQUIRE_XDP_ENV).as_deref() != Ok("1"),
+        "{test}: XDP tests are required ({REQUIRE_XDP_ENV}=1) but cannot run: {reason}"
+    );
+    // Written to the stderr handle directly: libtest captures `eprintln!` of passing tests,
+    // and a skip must be visible.
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+    false
 }

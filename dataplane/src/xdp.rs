@@ -315,3 +315,34 @@ impl DetachedProgram {
         read_counters(&self.ebpf)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamped(key: &str) -> &'static str {
+        STAMP
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once('=')?;
+                (name.trim() == key).then(|| value.trim().trim_matches('"'))
+            })
+            .unwrap_or_else(|| panic!("stamp has no {key}"))
+    }
+
+    #[test]
+    fn committed_object_was_built_from_these_sources() {
+        assert_eq!(
+            SOURCE_DIGEST,
+            stamped("source-sha256"),
+            "the eBPF sources changed since ebpf/obj/tickwire-xdp.o was built: run \
+             `cargo xtask ebpf` and commit ebpf/obj/"
+        );
+    }
+
+    #[test]
+    fn embedded_object_is_the_stamped_object() {
+        assert_eq!(OBJECT_DIGEST, stamped("object-sha256"));
+        assert!(OBJECT.starts_with(b"\x7fELF"), "an ELF object");
+    }
+}

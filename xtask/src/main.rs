@@ -1,6 +1,9 @@
 //! `cargo xtask`: what cargo alone cannot do (see README).
 
+mod bench_rtt;
 mod ebpf;
+mod test;
+mod util;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +27,35 @@ enum Task {
         /// With --check: fail when the toolchain is missing instead of skipping the rebuild.
         #[arg(long)]
         require_toolchain: bool,
+    },
+    /// Create or remove the two-namespace veth topology (see README).
+    Netns {
+        /// `up` or `down`.
+        #[arg(value_parser = ["up", "down"])]
+        action: String,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        bench: Bench,
+    },
+    /// The whole test suite (eBPF provenance, unit and integration tests).
+    Test,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Round trips against the reflector: AF_XDP vs kernel sockets (needs root).
+    Rtt {
+        /// Measured round trips per responder and round.
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        /// Rounds; responders are interleaved round by round.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Also write the rows as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
 }
 
@@ -49,5 +81,23 @@ fn main() -> anyhow::Result<()> {
                 ebpf::rebuild(&root)
             }
         }
+        Task::Netns { action } => util::run(util::cargo().current_dir(&root).args([
+            "run",
+            "--quiet",
+            "-p",
+            "tickwire-dataplane",
+            "--",
+            "netns",
+            &action,
+        ])),
+        Task::Bench {
+            bench:
+                Bench::Rtt {
+                    count,
+                    rounds,
+                    json,
+                },
+        } => bench_rtt::run(&root, count, rounds, json.as_deref()),
+        Task::Test => test::run(&root),
     }
 }

@@ -49,9 +49,8 @@ impl InterfaceInfo {
         if index == 0 {
             return Err(fail("no such interface".into()));
         }
-        let mac_text = fs::read_to_string(format!("/sys/class/net/{name}/address"))
-            .map_err(|error| fail(format!("reading its MAC address: {error}")))?;
-        let mac = parse_mac(mac_text.trim()).ok_or_else(|| fail(format!("bad MAC {mac_text}")))?;
+        let mac =
+            hardware_address(name).map_err(|error| fail(format!("reading its MAC: {error}")))?;
         let (ip, prefix_len) = ipv4_of(name)?.ok_or_else(|| fail("has no IPv4 address".into()))?;
         Ok(Self {
             name: name.to_owned(),
@@ -81,6 +80,36 @@ pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
         *byte = u8::from_str_radix(parts.next()?, 16).ok()?;
     }
     parts.next().is_none().then_some(mac)
+}
+
+/// The MAC address of `iface` via `SIOCGIFHWADDR`: unlike `/sys/class/net`, an ioctl on a
+/// socket answers for the calling thread's network namespace (tests enter namespaces per
+/// thread).
+fn hardware_address(iface: &str) -> std::io::Result<[u8; 6]> {
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .or_else(|_| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)))?;
+    // SAFETY: all-zero is a valid `ifreq`.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    let name = iface.as_bytes();
+    if name.len() >= request.ifr_name.len() {
+        return Err(std::io::Error::other("interface name too long"));
+    }
+    for (slot, byte) in request.ifr_name.iter_mut().zip(name) {
+        // `c_char` is `i8` on x86_64: the byte is reinterpreted, not converted.
+        *slot = byte.cast_signed();
+    }
+    // SAFETY: `request` is a valid `ifreq` with a NUL-terminated name; the kernel writes
+    // the hardware address into its union.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFHWADDR, &raw mut request) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: after SIOCGIFHWADDR the union holds `ifru_hwaddr`.
+    let hwaddr = unsafe { request.ifr_ifru.ifru_hwaddr };
+    let mut mac = [0u8; 6];
+    for (out, byte) in mac.iter_mut().zip(hwaddr.sa_data) {
+        *out = byte.cast_unsigned();
+    }
+    Ok(mac)
 }
 
 /// The first IPv4 address and prefix length of `iface`, via `getifaddrs`.
@@ -125,9 +154,9 @@ fn ipv4_of(iface: &str) -> Result<Option<(Ipv4Addr, u8)>, IoError> {
     Ok(found)
 }
 
-/// The default gateway of `iface` from `/proc/net/route`, if any.
+/// The default gateway of `iface` from the calling thread's routing table, if any.
 fn default_gateway(iface: &str) -> Option<Ipv4Addr> {
-    let table = fs::read_to_string("/proc/net/route").ok()?;
+    let table = fs::read_to_string("/proc/thread-self/net/route").ok()?;
     table.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let (name, destination, gateway) = (fields.first()?, fields.get(1)?, fields.get(2)?);
@@ -140,9 +169,9 @@ fn default_gateway(iface: &str) -> Option<Ipv4Addr> {
     })
 }
 
-/// A complete entry for `ip` on `iface` in `/proc/net/arp`.
+/// A complete entry for `ip` on `iface` in the calling thread's neighbour table.
 fn arp_entry(iface: &str, ip: Ipv4Addr) -> Option<[u8; 6]> {
-    let table = fs::read_to_string("/proc/net/arp").ok()?;
+    let table = fs::read_to_string("/proc/thread-self/net/arp").ok()?;
     let ip_text = ip.to_string();
     table.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
