@@ -14,9 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for file in stamp::source_files(root)? {
         println!("cargo::rerun-if-changed={}", root.join(file).display());
     }
-    for dir in ["ebpf/src", "common/src"] {
-        println!("cargo::rerun-if-changed={}", root.join(dir).display());
-    }
+    println!("cargo::rerun-if-changed={}", root.join("ebpf/src").display());
     println!(
         "cargo::rerun-if-changed={}",
         root.join(stamp::OBJECT_PATH).display()

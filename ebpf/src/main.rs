@@ -19,7 +19,13 @@ use aya_ebpf::{
     maps::{HashMap, PerCpuArray, XskMap},
     programs::XdpContext,
 };
-use tickwire_common::xdp::{STEER_MAX_ENTRIES, SteerKey, SteerValue, XSKS_MAX_ENTRIES, XdpCounter};
+// The kernel/user ABI is `tickwire-common`'s `xdp` module, compiled in from its source file
+// so that the object (and its stamp) depends on that file alone, not on the whole crate.
+#[path = "../../common/src/xdp.rs"]
+#[allow(dead_code, reason = "the user-space half of the ABI is unused here")]
+mod abi;
+
+use abi::{STEER_MAX_ENTRIES, SteerKey, SteerValue, XSKS_MAX_ENTRIES, XdpCounter};
 
 #[map(name = "TW_STEER")]
 static TW_STEER: HashMap<SteerKey, SteerValue> = HashMap::with_max_entries(STEER_MAX_ENTRIES, 0);
