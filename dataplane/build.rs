@@ -14,7 +14,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for file in stamp::source_files(root)? {
         println!("cargo::rerun-if-changed={}", root.join(file).display());
     }
-    println!("cargo::rerun-if-changed={}", root.join("ebpf/src").display());
+    println!(
+        "cargo::rerun-if-changed={}",
+        root.join("ebpf/src").display()
+    );
     println!(
         "cargo::rerun-if-changed={}",
         root.join(stamp::OBJECT_PATH).display()

@@ -3,6 +3,7 @@
 //! | stage | module |
 //! |---|---|
 //! | XDP steering program (load, attach, counters) | [`xdp`] |
+//! | order books (L3 for ITCH, L2 for Binance) | [`book`] |
 //! | Ethernet/IPv4/UDP parsing, header templates, checksums | [`net`] |
 //! | packet I/O: AF_XDP and kernel-socket backends | [`io`] |
 //! | core pinning, stop signal | [`runtime`] |
@@ -10,6 +11,7 @@
 //! | test topology (network namespaces over a veth pair) | [`netns`] |
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod book;
 pub mod io;
 pub mod net;
 pub mod netns;

@@ -1,7 +1,10 @@
 //! XDP and AF_XDP integration tests, run for real: each test creates its own pair of network
 //! namespaces joined by a veth pair and deletes them at the end. Without privileges they
 //! skip with a printed reason; `TICKWIRE_REQUIRE_XDP=1` turns that skip into a failure.
-#![allow(clippy::unwrap_used, reason = "test helpers: a panic is the failure report")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is the failure report"
+)]
 
 use std::{
     io::{BufRead as _, BufReader},
