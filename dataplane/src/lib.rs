@@ -4,6 +4,7 @@
 //! |---|---|
 //! | XDP steering program (load, attach, counters) | [`xdp`] |
 //! | order books (L3 for ITCH, L2 for Binance) | [`book`] |
+//! | strategy API and built-in strategies | [`strategy`] |
 //! | Ethernet/IPv4/UDP parsing, header templates, checksums | [`net`] |
 //! | packet I/O: AF_XDP and kernel-socket backends | [`io`] |
 //! | core pinning, stop signal | [`runtime`] |
@@ -19,4 +20,5 @@ pub mod ping;
 pub mod reflect;
 pub mod runtime;
 pub mod stats;
+pub mod strategy;
 pub mod xdp;
