@@ -12,7 +12,9 @@
 //! | test topology (network namespaces over a veth pair) | [`netns`] |
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod audit;
 pub mod book;
+pub mod clock;
 pub mod io;
 pub mod net;
 pub mod netns;
