@@ -128,6 +128,7 @@ impl<'a> BinaryFileReader<'a> {
     }
 
     /// The frame at the front of `self.rest`; `None` at a clean end of file.
+    #[inline]
     fn next_frame(&mut self) -> Option<Result<(usize, &'a [u8]), BinaryFileError>> {
         let offset = self.offset;
         if self.rest.is_empty() {

@@ -6,6 +6,9 @@
 //! [`message_len`] and [`Message`]. A compile-time check asserts that the offsets are
 //! contiguous and end exactly at the declared length, so a typo in the table does not build.
 //!
+//! Each entry is `hot` (decoded inline in [`decode`]: the order-book messages) or `cold`
+//! (decoded out of line: directory, status and auction messages).
+//!
 //! Field kinds: `U16`, `U32`, `U64` (integers), `Price4` (`u32`), `Price8` (`u64`), `Char`
 //! (one alpha byte, `u8`), `Alpha2`/`Alpha4`/`Mpid`/`Stock` ([`Alpha`] of 2/4/4/8 bytes).
 
@@ -246,11 +249,35 @@ macro_rules! price_accessor {
     ($other:ident, $field:ident) => {};
 }
 
+/// For `cold` message types, an out-of-line decoder: keeping the big, rare types out of
+/// [`decode`] leaves the hot order-book arms few registers to save and restore.
+macro_rules! outlined_decoder {
+    (hot, $len:literal) => {};
+    (cold, $len:literal) => {
+        /// [`Self::from_wire`] wrapped in a [`Message`], out of line.
+        #[cold]
+        #[inline(never)]
+        fn message_from_wire(wire: &[u8; $len]) -> Message {
+            Message::from(Self::from_wire(wire))
+        }
+    };
+}
+
+/// The [`decode`] arm of a message type: inline for `hot` types, a call for `cold` ones.
+macro_rules! decode_arm {
+    (hot, $name:ident, $wire:ident) => {
+        Message::$name($name::from_wire($wire))
+    };
+    (cold, $name:ident, $wire:ident) => {
+        $name::message_from_wire($wire)
+    };
+}
+
 /// Generates everything from the message table; see the module docs.
 macro_rules! itch_messages {
     ($(
         $(#[$meta:meta])*
-        $code:literal => $name:ident, $len:literal {
+        $code:literal => $name:ident, $len:literal, $placement:ident {
             $( $(#[$field_meta:meta])* $field:ident: $kind:ident @ $at:literal, )+
         }
     )+) => {
@@ -287,7 +314,8 @@ macro_rules! itch_messages {
                 pub const LEN: usize = $len;
 
                 /// Reads every field; the length is guaranteed by the array type.
-                #[inline]
+                // `always`: ~10 loads and stores; a call frame per message would cost as much.
+                #[inline(always)]
                 fn from_wire(wire: &[u8; $len]) -> Self {
                     Self {
                         stock_locate: u16::from_be_bytes(get!(wire, 1, 2)),
@@ -368,6 +396,8 @@ macro_rules! itch_messages {
                 }
 
                 $( price_accessor!($kind, $field); )+
+
+                outlined_decoder!($placement, $len);
             }
 
             impl From<$name> for Message {
@@ -494,7 +524,7 @@ macro_rules! itch_messages {
             match message_type {
                 $(
                     $code => match <&[u8; $len]>::try_from(bytes) {
-                        Ok(wire) => Ok(Message::$name($name::from_wire(wire))),
+                        Ok(wire) => Ok(decode_arm!($placement, $name, wire)),
                         Err(_) => Err(ItchError::Length {
                             message_type,
                             expected: $len,
@@ -531,14 +561,14 @@ const _: () = assert!(MAX_TIMESTAMP == 0x0000_FFFF_FFFF_FFFF);
 
 itch_messages! {
     /// System Event (`S`, spec 1.1): a market or data feed handler event.
-    b'S' => SystemEvent, 12 {
+    b'S' => SystemEvent, 12, cold {
         /// `O` start of messages, `S` start of system hours, `Q` start of market hours,
         /// `M` end of market hours, `E` end of system hours, `C` end of messages.
         event_code: Char @ 11,
     }
 
     /// Stock Directory (`R`, spec 1.2.1): one per active symbol at the start of the day.
-    b'R' => StockDirectory, 39 {
+    b'R' => StockDirectory, 39, cold {
         /// Security symbol.
         stock: Stock @ 11,
         /// Listing market or tier: `Q` `G` `S` (Nasdaq), `N` `A` `P` `Z` `V`, or space.
@@ -570,7 +600,7 @@ itch_messages! {
     }
 
     /// Stock Trading Action (`H`, spec 1.2.2): halts, pauses and resumptions.
-    b'H' => StockTradingAction, 25 {
+    b'H' => StockTradingAction, 25, cold {
         /// Security symbol.
         stock: Stock @ 11,
         /// `H` halted, `P` paused, `Q` quotation only, `T` trading.
@@ -582,7 +612,7 @@ itch_messages! {
     }
 
     /// Reg SHO Short Sale Price Test Restricted Indicator (`Y`, spec 1.2.3).
-    b'Y' => RegShoRestriction, 20 {
+    b'Y' => RegShoRestriction, 20, cold {
         /// Security symbol.
         stock: Stock @ 11,
         /// `0` no price test, `1` restriction in effect, `2` restriction remains in effect.
@@ -590,7 +620,7 @@ itch_messages! {
     }
 
     /// Market Participant Position (`L`, spec 1.2.4).
-    b'L' => MarketParticipantPosition, 26 {
+    b'L' => MarketParticipantPosition, 26, cold {
         /// Market participant identifier.
         mpid: Mpid @ 11,
         /// Security symbol.
@@ -604,7 +634,7 @@ itch_messages! {
     }
 
     /// MWCB Decline Level (`V`, spec 1.2.5.1): the day's market-wide circuit breaker levels.
-    b'V' => MwcbDeclineLevel, 35 {
+    b'V' => MwcbDeclineLevel, 35, cold {
         /// Level 1, `Price(8)` raw.
         level_1: Price8 @ 11,
         /// Level 2, `Price(8)` raw.
@@ -614,13 +644,13 @@ itch_messages! {
     }
 
     /// MWCB Status (`W`, spec 1.2.5.2): a market-wide circuit breaker level was breached.
-    b'W' => MwcbStatus, 12 {
+    b'W' => MwcbStatus, 12, cold {
         /// `1`, `2` or `3`.
         breached_level: Char @ 11,
     }
 
     /// IPO Quoting Period Update (`K`, spec 1.2.6).
-    b'K' => IpoQuotingPeriodUpdate, 28 {
+    b'K' => IpoQuotingPeriodUpdate, 28, cold {
         /// Security symbol.
         stock: Stock @ 11,
         /// Release time in seconds since midnight (0 when canceled/postponed).
@@ -632,7 +662,7 @@ itch_messages! {
     }
 
     /// LULD Auction Collar (`J`, spec 1.2.7).
-    b'J' => LuldAuctionCollar, 35 {
+    b'J' => LuldAuctionCollar, 35, cold {
         /// Security symbol.
         stock: Stock @ 11,
         /// Reference price for the collars, `Price(4)` raw.
@@ -646,7 +676,7 @@ itch_messages! {
     }
 
     /// Operational Halt (`h`, spec 1.2.8): a halt on one Nasdaq market center only.
-    b'h' => OperationalHalt, 21 {
+    b'h' => OperationalHalt, 21, cold {
         /// Security symbol.
         stock: Stock @ 11,
         /// `Q` Nasdaq, `B` BX, `X` PSX.
@@ -656,7 +686,7 @@ itch_messages! {
     }
 
     /// Add Order, no MPID attribution (`A`, spec 1.3.1).
-    b'A' => AddOrder, 36 {
+    b'A' => AddOrder, 36, hot {
         /// Day-unique order reference number.
         order_reference_number: U64 @ 11,
         /// `B` buy, `S` sell.
@@ -670,7 +700,7 @@ itch_messages! {
     }
 
     /// Add Order with MPID attribution (`F`, spec 1.3.2).
-    b'F' => AddOrderMpid, 40 {
+    b'F' => AddOrderMpid, 40, hot {
         /// Day-unique order reference number.
         order_reference_number: U64 @ 11,
         /// `B` buy, `S` sell.
@@ -686,7 +716,7 @@ itch_messages! {
     }
 
     /// Order Executed (`E`, spec 1.4.1): executed at the order's display price.
-    b'E' => OrderExecuted, 31 {
+    b'E' => OrderExecuted, 31, hot {
         /// The executed order.
         order_reference_number: U64 @ 11,
         /// Shares executed.
@@ -696,7 +726,7 @@ itch_messages! {
     }
 
     /// Order Executed With Price (`C`, spec 1.4.2): executed at another price.
-    b'C' => OrderExecutedWithPrice, 36 {
+    b'C' => OrderExecutedWithPrice, 36, hot {
         /// The executed order.
         order_reference_number: U64 @ 11,
         /// Shares executed.
@@ -710,7 +740,7 @@ itch_messages! {
     }
 
     /// Order Cancel (`X`, spec 1.4.3): a partial cancellation.
-    b'X' => OrderCancel, 23 {
+    b'X' => OrderCancel, 23, hot {
         /// The reduced order.
         order_reference_number: U64 @ 11,
         /// Shares removed from the displayed size.
@@ -718,13 +748,13 @@ itch_messages! {
     }
 
     /// Order Delete (`D`, spec 1.4.4).
-    b'D' => OrderDelete, 19 {
+    b'D' => OrderDelete, 19, hot {
         /// The deleted order.
         order_reference_number: U64 @ 11,
     }
 
     /// Order Replace (`U`, spec 1.4.5): side, stock and attribution stay the original's.
-    b'U' => OrderReplace, 35 {
+    b'U' => OrderReplace, 35, hot {
         /// The replaced order.
         original_order_reference_number: U64 @ 11,
         /// The order's reference number from now on.
@@ -736,7 +766,7 @@ itch_messages! {
     }
 
     /// Trade, non-cross (`P`, spec 1.5.1): a match against a non-displayed order.
-    b'P' => Trade, 44 {
+    b'P' => Trade, 44, hot {
         /// Zero since December 2010.
         order_reference_number: U64 @ 11,
         /// Always `B` since July 2014.
@@ -752,7 +782,7 @@ itch_messages! {
     }
 
     /// Cross Trade (`Q`, spec 1.5.2): the bulk print of a Nasdaq cross.
-    b'Q' => CrossTrade, 40 {
+    b'Q' => CrossTrade, 40, cold {
         /// Shares matched in the cross (8 bytes).
         shares: U64 @ 11,
         /// Security symbol.
@@ -766,13 +796,13 @@ itch_messages! {
     }
 
     /// Broken Trade (`B`, spec 1.5.3).
-    b'B' => BrokenTrade, 19 {
+    b'B' => BrokenTrade, 19, cold {
         /// Match number of the broken execution.
         match_number: U64 @ 11,
     }
 
     /// Net Order Imbalance Indicator (`I`, spec 1.6).
-    b'I' => Noii, 50 {
+    b'I' => Noii, 50, cold {
         /// Shares matchable at the current reference price.
         paired_shares: U64 @ 11,
         /// Shares not paired at the current reference price.
@@ -794,7 +824,7 @@ itch_messages! {
     }
 
     /// Retail Price Improvement Indicator (`N`, spec 1.7).
-    b'N' => RetailPriceImprovement, 20 {
+    b'N' => RetailPriceImprovement, 20, cold {
         /// Security symbol.
         stock: Stock @ 11,
         /// `B` buy side, `S` sell side, `A` both, `N` none.
@@ -802,7 +832,7 @@ itch_messages! {
     }
 
     /// Direct Listing with Capital Raise Price Discovery (`O`, spec 1.8).
-    b'O' => DirectListingCapitalRaise, 48 {
+    b'O' => DirectListingCapitalRaise, 48, cold {
         /// Security symbol.
         stock: Stock @ 11,
         /// `Y` eligible for release, `N` not.
