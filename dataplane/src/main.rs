@@ -1,6 +1,6 @@
 //! `tickwire-dataplane`: the data-plane daemon and its tools.
 
-use std::{net::SocketAddrV4, process::ExitCode, time::Duration};
+use std::{io::Write as _, net::SocketAddrV4, path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
@@ -8,6 +8,7 @@ use tickwire_dataplane::{
     io::BackendChoice,
     netns::{self, Topology},
     ping, reflect, runtime,
+    tools::{self, ToolError},
     xdp::{self, AttachMode},
 };
 
@@ -79,6 +80,28 @@ enum Command {
         #[command(subcommand)]
         action: NetnsAction,
     },
+    /// Decode a capture or file to one JSON object per message (stdout).
+    Decode {
+        /// `itch50` (ITCH 5.0 BinaryFILE, plain or gzip) or `moldudp64` (pcap).
+        #[arg(long)]
+        format: String,
+        /// Only UDP datagrams to this port (moldudp64).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Input file.
+        file: PathBuf,
+    },
+    /// Replay a file into a book and print the top of book after each change (stdout).
+    Book {
+        /// `itch50` (needs --stock).
+        #[arg(long)]
+        format: String,
+        /// Stock symbol (itch50).
+        #[arg(long)]
+        stock: Option<String>,
+        /// Input file.
+        file: PathBuf,
+    },
     /// Print the version and the provenance of the embedded eBPF object.
     Version,
 }
@@ -113,6 +136,20 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs a tool with buffered stdout. A closed pipe (`| head`) ends the run quietly; every
+/// other error is one line.
+fn run_tool(
+    tool: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> Result<u64, ToolError>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let result = tool(&mut out).and_then(|_| out.flush().map_err(ToolError::Output));
+    match result {
+        Err(ToolError::Output(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(error.into()),
+        Ok(()) => Ok(()),
     }
 }
 
@@ -211,6 +248,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        Command::Decode { format, port, file } => {
+            run_tool(|out| tools::decode::run(&format, &file, port, out))
+        }
+        Command::Book {
+            format,
+            stock,
+            file,
+        } => run_tool(|out| tools::book::run(&format, &file, stock.as_deref(), out)),
         Command::Version => {
             println!("tickwire-dataplane {}", env!("CARGO_PKG_VERSION"));
             println!("ebpf object sha256 {}", xdp::OBJECT_DIGEST);

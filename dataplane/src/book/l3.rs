@@ -19,6 +19,7 @@
 //! Nothing here allocates after construction, locks or panics on feed input.
 
 use tickwire_common::{Price, Qty};
+use tickwire_protocol::itch::Message;
 
 use super::{Side, Staleness, TopOfBook};
 
@@ -43,6 +44,12 @@ pub struct L3Config {
     pub levels: usize,
     /// Per side, levels outside the window that can be tracked.
     pub overflow_levels: usize,
+    /// Whether an execute/cancel/delete/replace of an order the book never saw marks the
+    /// book inconsistent. On a live feed recovered from the start of the session it means
+    /// an add was missed, so the default is `true`. Files that start mid-day (or simulated
+    /// samples that reference orders they never add) replay with `false`: such messages
+    /// cannot touch the levels the book holds; they are still reported as errors.
+    pub strict_references: bool,
 }
 
 impl Default for L3Config {
@@ -52,6 +59,7 @@ impl Default for L3Config {
             max_books: 64,
             levels: 1 << 16,
             overflow_levels: 1024,
+            strict_references: true,
         }
     }
 }
@@ -77,6 +85,9 @@ pub enum L3Error {
     /// Executed or canceled more shares than the order has, or a zero-share add.
     #[error("bad share count for order {0}")]
     BadShares(u64),
+    /// A buy/sell indicator other than `B` or `S`.
+    #[error("bad buy/sell indicator {0:#04x}")]
+    BadSide(u8),
 }
 
 /// What an applied message did to a subscribed book.
@@ -665,7 +676,7 @@ impl L3Books {
         let book = &mut self.books[usize::from(book_index)];
         book.last_update_ns = timestamp_ns;
         let Some(slot) = self.orders.find(reference) else {
-            book.inconsistent = true;
+            book.inconsistent |= self.config.strict_references;
             return Err(L3Error::UnknownOrder(reference));
         };
         let order = self.orders.slots[slot];
@@ -751,7 +762,7 @@ impl L3Books {
         let side = match self.orders.find(original) {
             Some(slot) => self.orders.slots[slot].side,
             None => {
-                self.books[usize::from(book_index)].inconsistent = true;
+                self.books[usize::from(book_index)].inconsistent |= self.config.strict_references;
                 return Err(L3Error::UnknownOrder(original));
             }
         };
@@ -762,6 +773,74 @@ impl L3Books {
             top_changed: removed.is_some_and(|change| change.top_changed)
                 || added.is_some_and(|change| change.top_changed),
         }))
+    }
+
+    /// Applies one ITCH message: Stock Directory binds subscribed symbols to their locate;
+    /// add, execute, cancel, delete and replace update books; everything else is ignored.
+    ///
+    /// # Errors
+    /// [`L3Error`] from the operation (the book is marked inconsistent).
+    #[inline]
+    pub fn apply_itch(&mut self, message: &Message) -> Result<Option<BookChange>, L3Error> {
+        let side = |indicator: u8| match indicator {
+            b'B' => Ok(Side::Bid),
+            b'S' => Ok(Side::Ask),
+            other => Err(L3Error::BadSide(other)),
+        };
+        match message {
+            Message::AddOrder(add) => self.add(
+                add.stock_locate,
+                add.order_reference_number,
+                side(add.buy_sell_indicator)?,
+                add.shares,
+                add.price,
+                add.timestamp,
+            ),
+            Message::AddOrderMpid(add) => self.add(
+                add.stock_locate,
+                add.order_reference_number,
+                side(add.buy_sell_indicator)?,
+                add.shares,
+                add.price,
+                add.timestamp,
+            ),
+            Message::OrderExecuted(executed) => self.execute(
+                executed.stock_locate,
+                executed.order_reference_number,
+                executed.executed_shares,
+                executed.timestamp,
+            ),
+            Message::OrderExecutedWithPrice(executed) => self.execute(
+                executed.stock_locate,
+                executed.order_reference_number,
+                executed.executed_shares,
+                executed.timestamp,
+            ),
+            Message::OrderCancel(cancel) => self.cancel(
+                cancel.stock_locate,
+                cancel.order_reference_number,
+                cancel.canceled_shares,
+                cancel.timestamp,
+            ),
+            Message::OrderDelete(delete) => self.delete(
+                delete.stock_locate,
+                delete.order_reference_number,
+                delete.timestamp,
+            ),
+            Message::OrderReplace(replace) => self.replace(
+                replace.stock_locate,
+                replace.original_order_reference_number,
+                replace.new_order_reference_number,
+                replace.shares,
+                replace.price,
+                replace.timestamp,
+            ),
+            Message::StockDirectory(directory) => {
+                self.bind_locate(directory.stock.0, directory.stock_locate);
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Best bid and ask of `book`.
@@ -879,6 +958,7 @@ mod tests {
             max_books: 4,
             levels,
             overflow_levels: overflow,
+            strict_references: true,
         });
         books.subscribe_locate(STOCK, 7).unwrap();
         books
