@@ -4,7 +4,9 @@
 //! [`super::decode`]) with the byte offset of its frame. Some files (for example the RITCH
 //! sample data) carry 0 in every length field; for those the length is derived from the type
 //! byte, since every ITCH 5.0 type has a fixed length. A non-zero length field must equal the
-//! type's length.
+//! type's length, and a type byte outside ITCH 5.0 is an error even when the length field
+//! would allow skipping the message: the type set is closed, so such a frame means the file
+//! is corrupt or not ITCH 5.0, and carrying on would hide it.
 //!
 //! Contract: no allocation, never panics, and never loops: every item advances by at least
 //! 2 + 12 bytes (the shortest message), and the first error ends the iteration ([`BinaryFileError`] names the offset
