@@ -102,7 +102,7 @@ impl BinaryFileError {
 /// Yields `(offset, message)`: `offset` is where the frame's length prefix starts, `message`
 /// the message bytes (type byte first, exactly the type's length). After the first error
 /// (or the end of the file) it yields nothing more.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BinaryFileReader<'a> {
     /// The bytes not yet read.
     rest: &'a [u8],
@@ -209,6 +209,17 @@ impl<'a> Iterator for BinaryFileReader<'a> {
 
 impl FusedIterator for BinaryFileReader<'_> {}
 
+impl core::fmt::Debug for BinaryFileReader<'_> {
+    /// Position and state only: the file itself may be megabytes.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("BinaryFileReader")
+            .field("offset", &self.offset)
+            .field("remaining", &self.rest.len())
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +239,17 @@ mod tests {
     #[test]
     fn empty_file_has_no_messages() {
         assert!(read(&[]).is_empty());
+    }
+
+    #[test]
+    fn debug_shows_position_not_bytes() {
+        let file = frame(0, b'D', 19);
+        let mut reader = BinaryFileReader::new(&file);
+        reader.next();
+        assert_eq!(
+            format!("{reader:?}"),
+            "BinaryFileReader { offset: 21, remaining: 0, failed: false }"
+        );
     }
 
     #[test]
