@@ -519,12 +519,24 @@ pub fn encode_end_of_session(
 /// assert!(packet.messages().eq([&b"first"[..], b"second"]));
 /// # Ok::<(), moldudp64::MoldError>(())
 /// ```
-#[derive(Debug)]
 pub struct PacketBuilder<'a> {
     buf: &'a mut [u8],
     header: Header,
     /// Bytes written so far, header included.
     len: usize,
+}
+
+impl fmt::Debug for PacketBuilder<'_> {
+    /// The header and fill level, not the buffer's bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PacketBuilder")
+            .field("session", &self.header.session)
+            .field("sequence_number", &self.header.sequence_number)
+            .field("message_count", &self.header.count)
+            .field("len", &self.len)
+            .field("capacity", &self.buf.len())
+            .finish()
+    }
 }
 
 impl<'a> PacketBuilder<'a> {
@@ -875,6 +887,11 @@ mod tests {
         assert_eq!(written, 4);
         assert_eq!((builder.message_count(), builder.len()), (2, 31));
         assert_eq!(builder.next_sequence(), 9);
+        assert_eq!(
+            format!("{builder:?}"),
+            "PacketBuilder { session: Session(\"TEST01    \"), sequence_number: 7, \
+             message_count: 2, len: 31, capacity: 64 }"
+        );
         let len = builder.finish();
         let mut expected = header(7, 2);
         expected.extend(block(b"abc"));

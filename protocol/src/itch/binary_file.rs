@@ -4,7 +4,9 @@
 //! [`super::decode`]) with the byte offset of its frame. Some files (for example the RITCH
 //! sample data) carry 0 in every length field; for those the length is derived from the type
 //! byte, since every ITCH 5.0 type has a fixed length. A non-zero length field must equal the
-//! type's length.
+//! type's length, and a type byte outside ITCH 5.0 is an error even when the length field
+//! would allow skipping the message: the type set is closed, so such a frame means the file
+//! is corrupt or not ITCH 5.0, and carrying on would hide it.
 //!
 //! Contract: no allocation, never panics, and never loops: every item advances by at least
 //! 2 + 12 bytes (the shortest message), and the first error ends the iteration ([`BinaryFileError`] names the offset
@@ -100,7 +102,7 @@ impl BinaryFileError {
 /// Yields `(offset, message)`: `offset` is where the frame's length prefix starts, `message`
 /// the message bytes (type byte first, exactly the type's length). After the first error
 /// (or the end of the file) it yields nothing more.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BinaryFileReader<'a> {
     /// The bytes not yet read.
     rest: &'a [u8],
@@ -207,6 +209,17 @@ impl<'a> Iterator for BinaryFileReader<'a> {
 
 impl FusedIterator for BinaryFileReader<'_> {}
 
+impl core::fmt::Debug for BinaryFileReader<'_> {
+    /// Position and state only: the file itself may be megabytes.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("BinaryFileReader")
+            .field("offset", &self.offset)
+            .field("remaining", &self.rest.len())
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +239,17 @@ mod tests {
     #[test]
     fn empty_file_has_no_messages() {
         assert!(read(&[]).is_empty());
+    }
+
+    #[test]
+    fn debug_shows_position_not_bytes() {
+        let file = frame(0, b'D', 19);
+        let mut reader = BinaryFileReader::new(&file);
+        reader.next();
+        assert_eq!(
+            format!("{reader:?}"),
+            "BinaryFileReader { offset: 21, remaining: 0, failed: false }"
+        );
     }
 
     #[test]
