@@ -98,6 +98,8 @@ struct Gap {
     /// A sequence number known to exist after the hole (a buffered packet's first, or the
     /// next sequence a heartbeat announced).
     target: u64,
+    /// `expected` when the gap opened: progress past it means the hole was filled.
+    start: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -217,12 +219,20 @@ impl MoldRecovery {
             }
         }
         if let Some(gap) = self.gap
-            && self.buffered.is_empty()
-            && self.expected >= gap.target
+            && self.expected > gap.start
         {
+            // The hole was filled (or partly: then the rest is a new hole).
             self.gap = None;
             self.counters.gaps_recovered += 1;
             progress.recovered = true;
+            if let Some(head) = self.buffered.first() {
+                // Another loss happened meanwhile: a new gap, requested at once.
+                let target = head.first;
+                self.open_gap(target, now_ns, request);
+            } else if self.expected < gap.target {
+                // A heartbeat announced more than has arrived.
+                self.open_gap(gap.target, now_ns, request);
+            }
         }
         progress.gap_open = self.gap.is_some();
         progress.end_of_session |= self.ended;
@@ -277,6 +287,7 @@ impl MoldRecovery {
             last_request_ns: now_ns,
             requests: 0,
             target,
+            start: self.expected,
         });
         self.send_request(now_ns, request);
     }
