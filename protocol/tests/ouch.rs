@@ -24,18 +24,18 @@ fn token(text: &[u8]) -> Token {
 fn sample_enter_order() -> EnterOrder {
     EnterOrder {
         token: token(b"ORD1"),
-        side: Side::Buy,
+        side: Side::BUY,
         shares: 100,
         stock: Stock::from_symbol(b"AAPL").expect("valid symbol"),
         price: Price4::from_raw(1_502_500),
-        time_in_force: TimeInForce::MarketHours,
+        time_in_force: TimeInForce::MARKET_HOURS,
         firm: Firm::from_text(b"TWFM").expect("valid firm"),
-        display: Display::Attributable,
-        capacity: Capacity::Principal,
-        intermarket_sweep: IntermarketSweep::NotEligible,
+        display: Display::ATTRIBUTABLE,
+        capacity: Capacity::PRINCIPAL,
+        intermarket_sweep: IntermarketSweep::NOT_ELIGIBLE,
         minimum_quantity: 0,
-        cross_type: CrossType::NoCross,
-        customer_type: CustomerType::NotRetail,
+        cross_type: CrossType::NO_CROSS,
+        customer_type: CustomerType::NOT_RETAIL,
     }
 }
 
@@ -91,9 +91,9 @@ fn replace_cancel_modify_match_spec_layout() {
         replacement_token: token(b"ORD2"),
         shares: 300,
         price: Price4::from_raw(10_000),
-        time_in_force: TimeInForce::Ioc,
-        display: Display::Anonymous,
-        intermarket_sweep: IntermarketSweep::Eligible,
+        time_in_force: TimeInForce::IOC,
+        display: Display::ANONYMOUS,
+        intermarket_sweep: IntermarketSweep::ELIGIBLE,
         minimum_quantity: 100,
     };
     assert_eq!(
@@ -115,7 +115,7 @@ fn replace_cancel_modify_match_spec_layout() {
         InboundMessage::decode(&modify),
         Ok(InboundMessage::ModifyOrder(ModifyOrder {
             token: token(b"ORD2"),
-            side: Side::SellShort,
+            side: Side::SELL_SHORT,
             shares: 50,
         }))
     );
@@ -149,20 +149,20 @@ fn accepted_and_replaced_match_spec_layout() {
     let message = Accepted {
         timestamp_ns: TS_NS,
         token: token(b"ORD1"),
-        side: Side::Sell,
+        side: Side::SELL,
         shares: 100,
         stock: Stock::from_symbol(b"MSFT").unwrap(),
         price: Price4::from_raw(1_502_500),
-        time_in_force: TimeInForce::Seconds(3600),
+        time_in_force: TimeInForce::seconds(3600),
         firm: Firm::DEFAULT,
-        display: Display::NonDisplay,
+        display: Display::NON_DISPLAY,
         order_reference_number: 12_345,
-        capacity: Capacity::Agency,
-        intermarket_sweep: IntermarketSweep::NotEligible,
+        capacity: Capacity::AGENCY,
+        intermarket_sweep: IntermarketSweep::NOT_ELIGIBLE,
         minimum_quantity: 10,
-        cross_type: CrossType::Closing,
-        order_state: OrderState::Live,
-        bbo_weight: BboWeight::Unspecified,
+        cross_type: CrossType::CLOSING,
+        order_state: OrderState::LIVE,
+        bbo_weight: BboWeight::UNSPECIFIED,
     };
     assert_eq!(
         OutboundMessage::decode(&accepted),
@@ -197,7 +197,7 @@ fn accepted_and_replaced_match_spec_layout() {
     assert_eq!(replaced_message.replacement_token, token(b"ORD2"));
     assert_eq!(replaced_message.previous_token, token(b"ORD1"));
     assert_eq!(replaced_message.order_reference_number, 12_346);
-    assert_eq!(replaced_message.bbo_weight, BboWeight::Above2Percent);
+    assert_eq!(replaced_message.bbo_weight, BboWeight::ABOVE_2_PERCENT);
     let mut buf = [0u8; MAX_MESSAGE_LEN];
     assert_eq!(replaced_message.encode(&mut buf), Ok(80));
     assert_eq!(&buf[..], replaced.as_slice());
@@ -221,7 +221,7 @@ fn execution_and_cancel_messages_match_spec_layout() {
             token: token(b"ORD1"),
             executed_shares: 40,
             execution_price: Price4::from_raw(1_502_500),
-            liquidity_flag: LiquidityFlag::Removed,
+            liquidity_flag: LiquidityFlag::REMOVED,
             match_number: 100_000,
         }))
     );
@@ -233,7 +233,7 @@ fn execution_and_cancel_messages_match_spec_layout() {
             timestamp_ns: TS_NS,
             token: token(b"ORD1"),
             decrement_shares: 60,
-            reason: CancelReason::UserRequested,
+            reason: CancelReason::USER_REQUESTED,
         }))
     );
 
@@ -254,10 +254,10 @@ fn execution_and_cancel_messages_match_spec_layout() {
             timestamp_ns: TS_NS,
             token: token(b"ORD1"),
             decrement_shares: 60,
-            reason: CancelReason::SelfMatchPrevention,
+            reason: CancelReason::SELF_MATCH_PREVENTION,
             quantity_prevented_from_trading: 25,
             execution_price: Price4::from_raw(1_502_500),
-            liquidity_flag: LiquidityFlag::Added,
+            liquidity_flag: LiquidityFlag::ADDED,
         }))
     );
 
@@ -274,7 +274,7 @@ fn execution_and_cancel_messages_match_spec_layout() {
             timestamp_ns: TS_NS,
             token: token(b"ORD1"),
             match_number: 100_000,
-            reason: BrokenTradeReason::Erroneous,
+            reason: BrokenTradeReason::ERRONEOUS,
         }))
     );
 }
@@ -286,7 +286,7 @@ fn short_outbound_messages_match_spec_layout() {
             cat(&[b"S", &TS, b"S"]),
             SystemEvent {
                 timestamp_ns: TS_NS,
-                event: EventCode::StartOfDay,
+                event: EventCode::START_OF_DAY,
             }
             .into(),
         ),
@@ -295,7 +295,7 @@ fn short_outbound_messages_match_spec_layout() {
             Rejected {
                 timestamp_ns: TS_NS,
                 token: token(b"ORD9"),
-                reason: RejectReason::InvalidStock,
+                reason: RejectReason::INVALID_STOCK,
             }
             .into(),
         ),
@@ -328,7 +328,7 @@ fn short_outbound_messages_match_spec_layout() {
                 timestamp_ns: TS_NS,
                 token: token(b"ORD9"),
                 price: Price4::from_raw(10_000),
-                display: Display::MidPointPeg,
+                display: Display::MID_POINT_PEG,
                 order_reference_number: 7,
             }
             .into(),
@@ -338,7 +338,7 @@ fn short_outbound_messages_match_spec_layout() {
             Modified {
                 timestamp_ns: TS_NS,
                 token: token(b"ORD9"),
-                side: Side::SellShortExempt,
+                side: Side::SELL_SHORT_EXEMPT,
                 shares: 9,
             }
             .into(),
@@ -360,14 +360,15 @@ fn unlisted_codes_decode_as_other_and_reencode() {
     let OutboundMessage::Rejected(rejected) = message else {
         panic!("expected Rejected");
     };
-    assert_eq!(rejected.reason, RejectReason::Other(b'?'));
+    assert_eq!(rejected.reason, RejectReason::from_byte(b'?'));
+    assert!(!rejected.reason.is_known());
     let mut buf = [0u8; 24];
     rejected.encode(&mut buf).unwrap();
     assert_eq!(&buf[..], bytes.as_slice());
     bytes[23] = b'X';
     assert_eq!(
         Rejected::decode(&bytes).map(|r| r.reason),
-        Ok(RejectReason::InvalidPrice)
+        Ok(RejectReason::INVALID_PRICE)
     );
 }
 

@@ -16,18 +16,18 @@ use tickwire_protocol::{soupbintcp, ufo};
 fn order(token: Token) -> EnterOrder {
     EnterOrder {
         token,
-        side: Side::Buy,
+        side: Side::BUY,
         shares: 100,
         stock: Stock::from_bytes(*b"AAPL    "),
         price: Price4::from_raw(1_502_500),
-        time_in_force: TimeInForce::Ioc,
+        time_in_force: TimeInForce::IOC,
         firm: Firm::DEFAULT,
-        display: Display::Attributable,
-        capacity: Capacity::Principal,
-        intermarket_sweep: IntermarketSweep::NotEligible,
+        display: Display::ATTRIBUTABLE,
+        capacity: Capacity::PRINCIPAL,
+        intermarket_sweep: IntermarketSweep::NOT_ELIGIBLE,
         minimum_quantity: 0,
-        cross_type: CrossType::NoCross,
-        customer_type: CustomerType::PortDefault,
+        cross_type: CrossType::NO_CROSS,
+        customer_type: CustomerType::PORT_DEFAULT,
     }
 }
 
@@ -37,27 +37,27 @@ fn ouch_encode_and_decode_do_not_allocate() {
     let accepted = Accepted {
         timestamp_ns: 1,
         token: Token::BLANK,
-        side: Side::Sell,
+        side: Side::SELL,
         shares: 5,
         stock: Stock::from_bytes(*b"MSFT    "),
         price: Price4::from_raw(10_000),
-        time_in_force: TimeInForce::MarketHours,
+        time_in_force: TimeInForce::MARKET_HOURS,
         firm: Firm::DEFAULT,
-        display: Display::NonDisplay,
+        display: Display::NON_DISPLAY,
         order_reference_number: 9,
-        capacity: Capacity::Agency,
-        intermarket_sweep: IntermarketSweep::Eligible,
+        capacity: Capacity::AGENCY,
+        intermarket_sweep: IntermarketSweep::ELIGIBLE,
         minimum_quantity: 0,
-        cross_type: CrossType::NoCross,
-        order_state: OrderState::Live,
-        bbo_weight: BboWeight::Unspecified,
+        cross_type: CrossType::NO_CROSS,
+        order_state: OrderState::LIVE,
+        bbo_weight: BboWeight::UNSPECIFIED,
     };
     let executed = Executed {
         timestamp_ns: 2,
         token: Token::BLANK,
         executed_shares: 5,
         execution_price: Price4::from_raw(10_000),
-        liquidity_flag: LiquidityFlag::Added,
+        liquidity_flag: LiquidityFlag::ADDED,
         match_number: 3,
     };
     let mut buf = [0u8; MAX_MESSAGE_LEN];

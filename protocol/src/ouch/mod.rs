@@ -34,7 +34,7 @@ pub use messages::{
 pub use types::{
     BboWeight, BrokenTradeReason, CancelReason, Capacity, CrossType, CustomerType, Display,
     EventCode, Firm, IntermarketSweep, LiquidityFlag, OrderState, Price4, RejectReason, Side,
-    Stock, TextField, TimeInForce, Token, TokenPrefix, shares_from_qty,
+    Stock, TextField, TimeInForce, TimeInForceKind, Token, TokenPrefix, shares_from_qty,
 };
 
 /// Which way a message travels.

@@ -1,10 +1,11 @@
 //! OUCH 4.2 field types: text newtypes, [`Price4`], [`TimeInForce`] and the one-byte code
 //! enums.
 //!
-//! Every code enum keeps codes it does not name in an `Other(u8)` variant, so decoding never
-//! fails on a value Nasdaq added after this was written. `from_byte` never produces `Other`
-//! for a listed code; constructing `Other` with a listed code by hand is allowed but
-//! encodes to that code, which decodes as the named variant.
+//! The one-byte codes (side, display, reasons, ...) are `#[repr(transparent)]` newtypes over
+//! the wire byte with an associated constant per code the spec lists (`Side::BUY`), usable in
+//! `match` patterns. Any byte is representable, so decoding never fails on a code Nasdaq added
+//! after this was written, encoding is a plain store (no branch, no jump table on the hot
+//! path), and `decode(encode(x)) == x` holds for every value.
 
 use core::fmt;
 
@@ -441,12 +442,17 @@ pub fn shares_from_qty(qty: Qty) -> Result<u32, OuchError> {
         .ok_or(OuchError::SharesNotRepresentable { raw: qty.raw() })
 }
 
-/// Time in Force, a 4-byte integer on the wire.
-///
-/// [`TimeInForce::from_wire`] maps 0, 99,998 and 99,999 to the named variants and every other
-/// value to [`TimeInForce::Seconds`].
+/// Time in Force: a 4-byte integer, the order's lifetime in seconds, with three special
+/// values ([`TimeInForce::IOC`], [`TimeInForce::MARKET_HOURS`], [`TimeInForce::SYSTEM_HOURS`]).
+/// Kept as the wire value so that encoding is a plain store; [`TimeInForce::kind`] gives an
+/// exhaustive view.
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeInForce(u32);
+
+/// What a [`TimeInForce`] value means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TimeInForce {
+pub enum TimeInForceKind {
     /// 0: immediate or cancel.
     Ioc,
     /// 99,998: lives until the end of the market hours.
@@ -458,34 +464,54 @@ pub enum TimeInForce {
 }
 
 impl TimeInForce {
-    /// Wire value of [`TimeInForce::Ioc`].
-    pub const IOC_WIRE: u32 = 0;
-    /// Wire value of [`TimeInForce::MarketHours`].
-    pub const MARKET_HOURS_WIRE: u32 = 99_998;
-    /// Wire value of [`TimeInForce::SystemHours`].
-    pub const SYSTEM_HOURS_WIRE: u32 = 99_999;
+    /// 0: immediate or cancel.
+    pub const IOC: Self = Self(0);
+    /// 99,998: until the end of the market hours.
+    pub const MARKET_HOURS: Self = Self(99_998);
+    /// 99,999: until the end of the system hours.
+    pub const SYSTEM_HOURS: Self = Self(99_999);
 
-    /// The variant for a wire value.
+    /// The value as on the wire.
     #[inline]
     #[must_use]
     pub const fn from_wire(value: u32) -> Self {
-        match value {
-            Self::IOC_WIRE => Self::Ioc,
-            Self::MARKET_HOURS_WIRE => Self::MarketHours,
-            Self::SYSTEM_HOURS_WIRE => Self::SystemHours,
-            seconds => Self::Seconds(seconds),
-        }
+        Self(value)
     }
 
     /// The wire value.
     #[inline]
     #[must_use]
     pub const fn to_wire(self) -> u32 {
+        self.0
+    }
+
+    /// A lifetime in seconds (0, 99,998 and 99,999 carry the special meanings instead).
+    #[inline]
+    #[must_use]
+    pub const fn seconds(seconds: u32) -> Self {
+        Self(seconds)
+    }
+
+    /// What the value means.
+    #[inline]
+    #[must_use]
+    pub const fn kind(self) -> TimeInForceKind {
         match self {
-            Self::Ioc => Self::IOC_WIRE,
-            Self::MarketHours => Self::MARKET_HOURS_WIRE,
-            Self::SystemHours => Self::SYSTEM_HOURS_WIRE,
-            Self::Seconds(seconds) => seconds,
+            Self::IOC => TimeInForceKind::Ioc,
+            Self::MARKET_HOURS => TimeInForceKind::MarketHours,
+            Self::SYSTEM_HOURS => TimeInForceKind::SystemHours,
+            Self(seconds) => TimeInForceKind::Seconds(seconds),
+        }
+    }
+}
+
+impl fmt::Debug for TimeInForce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind() {
+            TimeInForceKind::Ioc => f.write_str("TimeInForce::IOC"),
+            TimeInForceKind::MarketHours => f.write_str("TimeInForce::MARKET_HOURS"),
+            TimeInForceKind::SystemHours => f.write_str("TimeInForce::SYSTEM_HOURS"),
+            TimeInForceKind::Seconds(seconds) => write!(f, "TimeInForce({seconds} s)"),
         }
     }
 }
@@ -493,47 +519,68 @@ impl TimeInForce {
 impl Field<4> for TimeInForce {
     #[inline(always)]
     fn from_wire(bytes: [u8; 4]) -> Self {
-        Self::from_wire(u32::from_be_bytes(bytes))
+        Self(u32::from_be_bytes(bytes))
     }
     #[inline(always)]
     fn to_wire(self) -> [u8; 4] {
-        Self::to_wire(self).to_be_bytes()
+        self.0.to_be_bytes()
     }
 }
 
-macro_rules! code_enum {
+macro_rules! code_type {
     (
         $(#[$meta:meta])*
         $name:ident {
-            $( $(#[$variant_meta:meta])* $variant:ident = $byte:literal, )+
+            $( $(#[$code_meta:meta])* $code:ident = $byte:literal, )+
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$variant_meta])* $variant, )+
-            /// A code not named here, kept as received.
-            Other(u8),
-        }
+        #[repr(transparent)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(u8);
 
         impl $name {
-            /// The variant for a wire byte; unlisted codes become `Other`.
+            $( $(#[$code_meta])* pub const $code: Self = Self($byte); )+
+
+            /// Every code named here, in spec order.
+            pub const KNOWN: &'static [Self] = &[$( Self::$code, )+];
+
+            /// The code for a wire byte (any byte).
             #[inline]
             #[must_use]
             pub const fn from_byte(byte: u8) -> Self {
-                match byte {
-                    $( $byte => Self::$variant, )+
-                    other => Self::Other(other),
-                }
+                Self(byte)
             }
 
             /// The wire byte.
             #[inline]
             #[must_use]
             pub const fn to_byte(self) -> u8 {
-                match self {
-                    $( Self::$variant => $byte, )+
-                    Self::Other(byte) => byte,
+                self.0
+            }
+
+            /// The constant's name if the code is one named here.
+            #[must_use]
+            pub const fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $( $byte => Some(stringify!($code)), )+
+                    _ => None,
+                }
+            }
+
+            /// True if the code is one named here.
+            #[inline]
+            #[must_use]
+            pub const fn is_known(self) -> bool {
+                self.name().is_some()
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.name() {
+                    Some(name) => write!(f, concat!(stringify!($name), "::{}"), name),
+                    None => write!(f, concat!(stringify!($name), "({:?})"), char::from(self.0)),
                 }
             }
         }
@@ -541,312 +588,312 @@ macro_rules! code_enum {
         impl Field<1> for $name {
             #[inline(always)]
             fn from_wire(bytes: [u8; 1]) -> Self {
-                Self::from_byte(bytes[0])
+                Self(bytes[0])
             }
             #[inline(always)]
             fn to_wire(self) -> [u8; 1] {
-                [self.to_byte()]
+                [self.0]
             }
         }
     };
 }
 
-code_enum!(
+code_type!(
     /// Buy/Sell Indicator.
     Side {
         /// `B`: buy.
-        Buy = b'B',
+        BUY = b'B',
         /// `S`: sell.
-        Sell = b'S',
+        SELL = b'S',
         /// `T`: sell short (client affirms the ability to borrow).
-        SellShort = b'T',
+        SELL_SHORT = b'T',
         /// `E`: sell short exempt.
-        SellShortExempt = b'E',
+        SELL_SHORT_EXEMPT = b'E',
     }
 );
 
-code_enum!(
+code_type!(
     /// Display.
     Display {
         /// `A`: attributable, price to display.
-        Attributable = b'A',
+        ATTRIBUTABLE = b'A',
         /// `Y`: anonymous, price to comply.
-        Anonymous = b'Y',
+        ANONYMOUS = b'Y',
         /// `N`: non-display.
-        NonDisplay = b'N',
+        NON_DISPLAY = b'N',
         /// `P`: post-only.
-        PostOnly = b'P',
+        POST_ONLY = b'P',
         /// `I`: imbalance-only (opening and closing cross).
-        ImbalanceOnly = b'I',
+        IMBALANCE_ONLY = b'I',
         /// `M`: mid-point peg.
-        MidPointPeg = b'M',
+        MID_POINT_PEG = b'M',
         /// `W`: mid-point peg, post-only.
-        MidPointPegPostOnly = b'W',
+        MID_POINT_PEG_POST_ONLY = b'W',
         /// `L`: post-only and attributable, price to display.
-        PostOnlyAttributable = b'L',
+        POST_ONLY_ATTRIBUTABLE = b'L',
         /// `O`: retail order type 1.
-        RetailOrderType1 = b'O',
+        RETAIL_ORDER_TYPE_1 = b'O',
         /// `T`: retail order type 2.
-        RetailOrderType2 = b'T',
+        RETAIL_ORDER_TYPE_2 = b'T',
         /// `Q`: retail price improvement order.
-        RetailPriceImprovement = b'Q',
+        RETAIL_PRICE_IMPROVEMENT = b'Q',
         /// `Z` (outbound only): entered as displayed, changed to non-displayed (priced to
         /// comply).
-        ChangedToNonDisplay = b'Z',
+        CHANGED_TO_NON_DISPLAY = b'Z',
     }
 );
 
-code_enum!(
+code_type!(
     /// Capacity; the host converts values other than `A`, `P`, `R` to `O`.
     Capacity {
         /// `A`: agency.
-        Agency = b'A',
+        AGENCY = b'A',
         /// `P`: principal.
-        Principal = b'P',
+        PRINCIPAL = b'P',
         /// `R`: riskless.
-        Riskless = b'R',
+        RISKLESS = b'R',
         /// `O`: other.
-        OtherCapacity = b'O',
+        OTHER = b'O',
     }
 );
 
-code_enum!(
+code_type!(
     /// Intermarket Sweep Eligibility.
     IntermarketSweep {
         /// `Y`: eligible.
-        Eligible = b'Y',
+        ELIGIBLE = b'Y',
         /// `N`: not eligible.
-        NotEligible = b'N',
+        NOT_ELIGIBLE = b'N',
         /// `y`: trade-at intermarket sweep order.
-        TradeAt = b'y',
+        TRADE_AT = b'y',
     }
 );
 
-code_enum!(
+code_type!(
     /// Cross Type.
     CrossType {
         /// `N`: no cross (continuous market).
-        NoCross = b'N',
+        NO_CROSS = b'N',
         /// `O`: opening cross.
-        Opening = b'O',
+        OPENING = b'O',
         /// `C`: closing cross.
-        Closing = b'C',
+        CLOSING = b'C',
         /// `H`: halt/IPO cross.
-        HaltIpo = b'H',
+        HALT_IPO = b'H',
         /// `S`: supplemental order.
-        Supplemental = b'S',
+        SUPPLEMENTAL = b'S',
         /// `R`: retail.
-        Retail = b'R',
+        RETAIL = b'R',
         /// `E`: extended life.
-        ExtendedLife = b'E',
+        EXTENDED_LIFE = b'E',
     }
 );
 
-code_enum!(
+code_type!(
     /// Customer Type.
     CustomerType {
         /// `R`: retail designated order.
-        Retail = b'R',
+        RETAIL = b'R',
         /// `N`: not a retail designated order.
-        NotRetail = b'N',
+        NOT_RETAIL = b'N',
         /// Space: the default configured for the port.
-        PortDefault = b' ',
+        PORT_DEFAULT = b' ',
     }
 );
 
-code_enum!(
+code_type!(
     /// Order State (Accepted and Replaced messages).
     OrderState {
         /// `L`: the order is live.
-        Live = b'L',
+        LIVE = b'L',
         /// `D`: the order is dead (for example an IOC order that did not execute).
-        Dead = b'D',
+        DEAD = b'D',
     }
 );
 
-code_enum!(
+code_type!(
     /// BBO Weight Indicator (Accepted and Replaced messages).
     BboWeight {
         /// `0`: 0 to 0.2%.
-        UpTo0_2Percent = b'0',
+        UP_TO_0_2_PERCENT = b'0',
         /// `1`: 0.2% to 1%.
-        UpTo1Percent = b'1',
+        UP_TO_1_PERCENT = b'1',
         /// `2`: 1% to 2%.
-        UpTo2Percent = b'2',
+        UP_TO_2_PERCENT = b'2',
         /// `3`: more than 2%.
-        Above2Percent = b'3',
+        ABOVE_2_PERCENT = b'3',
         /// Space: unspecified.
-        Unspecified = b' ',
+        UNSPECIFIED = b' ',
         /// `S`: sets the QBBO while joining the NBBO.
-        SetsQbbo = b'S',
+        SETS_QBBO = b'S',
         /// `N`: improves the NBBO upon entry.
-        ImprovesNbbo = b'N',
+        IMPROVES_NBBO = b'N',
     }
 );
 
-code_enum!(
+code_type!(
     /// System Event code.
     EventCode {
         /// `S`: start of day, always the first message of the day.
-        StartOfDay = b'S',
+        START_OF_DAY = b'S',
         /// `E`: end of day; no new orders or replaces are accepted.
-        EndOfDay = b'E',
+        END_OF_DAY = b'E',
     }
 );
 
-code_enum!(
+code_type!(
     /// Liquidity Flag of an execution (the most common codes are named; the spec's list
-    /// grows with pricing programs, hence `Other`).
+    /// grows with pricing programs).
     LiquidityFlag {
         /// `A`: added.
-        Added = b'A',
+        ADDED = b'A',
         /// `R`: removed.
-        Removed = b'R',
+        REMOVED = b'R',
         /// `O`: opening cross.
-        OpeningCross = b'O',
+        OPENING_CROSS = b'O',
         /// `M`: opening cross (imbalance-only).
-        OpeningCrossImbalanceOnly = b'M',
+        OPENING_CROSS_IMBALANCE_ONLY = b'M',
         /// `C`: closing cross.
-        ClosingCross = b'C',
+        CLOSING_CROSS = b'C',
         /// `L`: closing cross (imbalance-only).
-        ClosingCrossImbalanceOnly = b'L',
+        CLOSING_CROSS_IMBALANCE_ONLY = b'L',
         /// `H`: halt/IPO cross.
-        HaltIpoCross = b'H',
+        HALT_IPO_CROSS = b'H',
         /// `K`: halt cross.
-        HaltCross = b'K',
+        HALT_CROSS = b'K',
         /// `J`: non-displayed, adding liquidity.
-        NonDisplayedAdded = b'J',
+        NON_DISPLAYED_ADDED = b'J',
         /// `k`: added liquidity via a mid-point order.
-        MidPointAdded = b'k',
+        MID_POINT_ADDED = b'k',
         /// `m`: removed liquidity at a mid-point.
-        MidPointRemoved = b'm',
+        MID_POINT_REMOVED = b'm',
         /// `0`: supplemental order execution.
-        Supplemental = b'0',
+        SUPPLEMENTAL = b'0',
         /// `7`: displayed, liquidity-adding order improves the NBBO.
-        ImprovesNbbo = b'7',
+        IMPROVES_NBBO = b'7',
         /// `8`: displayed, liquidity-adding order sets the QBBO while joining the NBBO.
-        SetsQbbo = b'8',
+        SETS_QBBO = b'8',
         /// `d`: retail designated execution that removed liquidity.
-        RetailRemoved = b'd',
+        RETAIL_REMOVED = b'd',
         /// `e`: retail designated execution that added displayed liquidity.
-        RetailAddedDisplayed = b'e',
+        RETAIL_ADDED_DISPLAYED = b'e',
         /// `f`: retail designated execution that added non-displayed liquidity.
-        RetailAddedNonDisplayed = b'f',
+        RETAIL_ADDED_NON_DISPLAYED = b'f',
         /// `j`: RPI (retail price improving) order provides liquidity.
-        RetailPriceImprovingAdded = b'j',
+        RETAIL_PRICE_IMPROVING_ADDED = b'j',
         /// `r`: retail order removes RPI liquidity.
-        RetailRemovesRpi = b'r',
+        RETAIL_REMOVES_RPI = b'r',
         /// `t`: retail order removes price-improving non-displayed liquidity other than RPI.
-        RetailRemovesNonDisplayed = b't',
+        RETAIL_REMOVES_NON_DISPLAYED = b't',
     }
 );
 
-code_enum!(
+code_type!(
     /// Reason an order was reduced or canceled (Canceled and AIQ Canceled messages).
     CancelReason {
         /// `U`: user requested (Cancel Order or Replace Order message).
-        UserRequested = b'U',
+        USER_REQUESTED = b'U',
         /// `I`: immediate or cancel order, no further matches.
-        ImmediateOrCancel = b'I',
+        IMMEDIATE_OR_CANCEL = b'I',
         /// `T`: timeout, the time in force expired.
-        Timeout = b'T',
+        TIMEOUT = b'T',
         /// `S`: supervisory, canceled from a Nasdaq supervisory terminal.
-        Supervisory = b'S',
+        SUPERVISORY = b'S',
         /// `D`: cannot execute because of a regulatory restriction (e.g. trade through).
-        RegulatoryRestriction = b'D',
+        REGULATORY_RESTRICTION = b'D',
         /// `Q`: self-match prevention.
-        SelfMatchPrevention = b'Q',
+        SELF_MATCH_PREVENTION = b'Q',
         /// `Z`: system cancel.
-        SystemCancel = b'Z',
+        SYSTEM_CANCEL = b'Z',
         /// `C`: cross canceled.
-        CrossCanceled = b'C',
+        CROSS_CANCELED = b'C',
         /// `K`: market collars.
-        MarketCollars = b'K',
+        MARKET_COLLARS = b'K',
         /// `H`: halted.
-        Halted = b'H',
+        HALTED = b'H',
         /// `X`: open protection.
-        OpenProtection = b'X',
+        OPEN_PROTECTION = b'X',
         /// `E`: closed (a day order received after the closing cross completed).
-        Closed = b'E',
+        CLOSED = b'E',
     }
 );
 
-code_enum!(
+code_type!(
     /// Broken Trade Reason.
     BrokenTradeReason {
         /// `E`: deemed clearly erroneous.
-        Erroneous = b'E',
+        ERRONEOUS = b'E',
         /// `C`: both parties agreed to break the trade.
-        Consent = b'C',
+        CONSENT = b'C',
         /// `S`: broken from a Nasdaq supervisory terminal.
-        Supervisory = b'S',
+        SUPERVISORY = b'S',
         /// `X`: broken by an external third party.
-        External = b'X',
+        EXTERNAL = b'X',
     }
 );
 
-code_enum!(
+code_type!(
     /// Rejected Order Reason. The spec tells clients to expect additions to this list.
     ///
     /// OUCH 4.2 has no code for an unknown or duplicate order token (the host ignores such
-    /// messages); a simulator that reports them uses [`RejectReason::OtherReason`] (`O`).
-    /// Unknown symbol is [`RejectReason::InvalidStock`], bad price
-    /// [`RejectReason::InvalidPrice`].
+    /// messages); a simulator that reports them uses [`RejectReason::OTHER`] (`O`).
+    /// Unknown symbol is [`RejectReason::INVALID_STOCK`], bad price
+    /// [`RejectReason::INVALID_PRICE`].
     RejectReason {
         /// `T`: account in test mode, non-test security.
-        TestMode = b'T',
+        TEST_MODE = b'T',
         /// `H`: trading halt in this stock.
-        Halted = b'H',
+        HALTED = b'H',
         /// `Z`: shares exceed the account's configured safety threshold.
-        SharesExceedSafetyThreshold = b'Z',
+        SHARES_EXCEED_SAFETY_THRESHOLD = b'Z',
         /// `S`: invalid stock.
-        InvalidStock = b'S',
+        INVALID_STOCK = b'S',
         /// `D`: invalid display type.
-        InvalidDisplayType = b'D',
+        INVALID_DISPLAY_TYPE = b'D',
         /// `C`: Nasdaq is closed.
-        Closed = b'C',
+        CLOSED = b'C',
         /// `L`: requested firm not authorized for the clearing type on this account.
-        FirmNotAuthorized = b'L',
+        FIRM_NOT_AUTHORIZED = b'L',
         /// `M`: outside of the permitted times for the clearing type.
-        OutsidePermittedTimes = b'M',
+        OUTSIDE_PERMITTED_TIMES = b'M',
         /// `R`: order not allowed in this type of cross.
-        NotAllowedInCross = b'R',
+        NOT_ALLOWED_IN_CROSS = b'R',
         /// `X`: invalid price.
-        InvalidPrice = b'X',
+        INVALID_PRICE = b'X',
         /// `N`: invalid minimum quantity.
-        InvalidMinimumQuantity = b'N',
+        INVALID_MINIMUM_QUANTITY = b'N',
         /// `O`: other.
-        OtherReason = b'O',
+        OTHER = b'O',
         /// `W`: invalid mid-point post-only price.
-        InvalidMidPointPostOnlyPrice = b'W',
+        INVALID_MID_POINT_POST_ONLY_PRICE = b'W',
         /// `a`: reject all enabled.
-        RejectAllEnabled = b'a',
+        REJECT_ALL_ENABLED = b'a',
         /// `b`: easy to borrow (ETB) reject.
-        EasyToBorrow = b'b',
+        EASY_TO_BORROW = b'b',
         /// `c`: restricted symbol list reject.
-        RestrictedSymbol = b'c',
+        RESTRICTED_SYMBOL = b'c',
         /// `d`: ISO order restriction.
-        IsoRestriction = b'd',
+        ISO_RESTRICTION = b'd',
         /// `e`: odd lot order restriction.
-        OddLotRestriction = b'e',
+        ODD_LOT_RESTRICTION = b'e',
         /// `f`: mid-point order restriction.
-        MidPointRestriction = b'f',
+        MID_POINT_RESTRICTION = b'f',
         /// `g`: pre-market order restriction.
-        PreMarketRestriction = b'g',
+        PRE_MARKET_RESTRICTION = b'g',
         /// `h`: post-market order restriction.
-        PostMarketRestriction = b'h',
+        POST_MARKET_RESTRICTION = b'h',
         /// `i`: short sale order restriction.
-        ShortSaleRestriction = b'i',
+        SHORT_SALE_RESTRICTION = b'i',
         /// `j`: on-open order restriction.
-        OnOpenRestriction = b'j',
+        ON_OPEN_RESTRICTION = b'j',
         /// `k`: on-close order restriction.
-        OnCloseRestriction = b'k',
+        ON_CLOSE_RESTRICTION = b'k',
         /// `l`: two-sided quote reject.
-        TwoSidedQuote = b'l',
+        TWO_SIDED_QUOTE = b'l',
         /// `m`: exceeded shares limit.
-        ExceededSharesLimit = b'm',
+        EXCEEDED_SHARES_LIMIT = b'm',
         /// `n`: exceeded dollar value limit.
-        ExceededDollarValueLimit = b'n',
+        EXCEEDED_DOLLAR_VALUE_LIMIT = b'n',
     }
 );
 
@@ -911,6 +958,40 @@ mod tests {
         assert_eq!(Stock::from_symbol(b"AAPL").map(|s| s.text().len()), Ok(4));
         assert_eq!(Firm::from_text(b""), Ok(Firm::DEFAULT));
         assert!(Firm::from_text(b"ab").is_err());
+    }
+
+    #[test]
+    fn codes_are_raw_bytes_with_names() {
+        assert_eq!(Side::from_byte(b'B'), Side::BUY);
+        assert_eq!(Side::SELL_SHORT.to_byte(), b'T');
+        assert_eq!(Side::BUY.name(), Some("BUY"));
+        assert!(!Side::from_byte(b'?').is_known());
+        assert_eq!(format!("{:?}", Side::BUY), "Side::BUY");
+        assert_eq!(
+            format!("{:?}", RejectReason::from_byte(b'?')),
+            "RejectReason('?')"
+        );
+        assert_eq!(RejectReason::KNOWN.len(), 27);
+        let described = match RejectReason::from_byte(b'S') {
+            RejectReason::INVALID_STOCK => "unknown symbol",
+            RejectReason::INVALID_PRICE => "bad price",
+            _ => "other",
+        };
+        assert_eq!(described, "unknown symbol");
+    }
+
+    #[test]
+    fn time_in_force_kinds() {
+        assert_eq!(TimeInForce::from_wire(0).kind(), TimeInForceKind::Ioc);
+        assert_eq!(TimeInForce::MARKET_HOURS.to_wire(), 99_998);
+        assert_eq!(
+            TimeInForce::SYSTEM_HOURS.kind(),
+            TimeInForceKind::SystemHours
+        );
+        assert_eq!(
+            TimeInForce::seconds(30).kind(),
+            TimeInForceKind::Seconds(30)
+        );
     }
 
     #[test]
