@@ -87,8 +87,8 @@ macro_rules! ouch_message {
             /// Encoded length in bytes, type byte included.
             pub const LEN: usize = $len;
 
-            /// Writes the message into an exactly sized array: no checks, no branches beyond
-            /// the code enums' byte mapping.
+            /// Writes the message into an exactly sized array: straight-line stores, no
+            /// checks, no branches.
             #[inline]
             pub fn encode_array(&self, out: &mut [u8; $len]) {
                 out[0] = $type;

@@ -14,12 +14,13 @@
 //! Contract:
 //! - Decoders take exactly one message (the framing layer, SoupBinTCP or UFO, delimits it),
 //!   never allocate and never panic; a wrong type or length is an [`OuchError`]. Every field
-//!   value is accepted: code enums keep unlisted codes as `Other(u8)` and text fields are
-//!   kept as the raw bytes sent, so `encode(decode(bytes)) == bytes` for every byte string
-//!   that decodes.
+//!   value is accepted: one-byte codes ([`Side`], [`RejectReason`], ...) are newtypes over
+//!   the wire byte with a constant per listed code, and text fields keep the raw bytes sent,
+//!   so `encode(decode(bytes)) == bytes` for every byte string that decodes.
 //! - Encoders write straight into the caller's buffer and never allocate. Messages hold wire
-//!   representations ([`Price4`], `u32` shares, [`Token`]) so that encoding is infallible
-//!   apart from the buffer length; [`EnterOrder::encode_array`] has no checks at all.
+//!   representations ([`Price4`], `u32` shares, [`Token`], code bytes) so that encoding is
+//!   infallible apart from the buffer length; [`EnterOrder::encode_array`] compiles to
+//!   straight-line stores with no checks and no branches.
 
 mod messages;
 mod types;

@@ -1,5 +1,5 @@
 //! OUCH 4.2 field types: text newtypes, [`Price4`], [`TimeInForce`] and the one-byte code
-//! enums.
+//! types.
 //!
 //! The one-byte codes (side, display, reasons, ...) are `#[repr(transparent)]` newtypes over
 //! the wire byte with an associated constant per code the spec lists (`Side::BUY`), usable in
