@@ -472,6 +472,21 @@ fn parse_sequence_number(
     })
 }
 
+/// The payload of a fixed-size packet as an array (its length was checked already; a
+/// mismatch is still reported, not papered over).
+fn fixed_payload<const N: usize>(
+    payload: &[u8],
+    packet_type: PacketType,
+) -> Result<&[u8; N], SoupBinTcpError> {
+    payload
+        .try_into()
+        .map_err(|_| SoupBinTcpError::WrongLength {
+            packet_type,
+            expected: N,
+            actual: payload.len(),
+        })
+}
+
 /// Login Accepted payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LoginAccepted {
@@ -664,17 +679,18 @@ impl<'a> Packet<'a> {
             PacketType::EndOfSession => Self::EndOfSession,
             PacketType::ClientHeartbeat => Self::ClientHeartbeat,
             PacketType::LogoutRequest => Self::LogoutRequest,
-            PacketType::LoginRejected => Self::LoginRejected(LoginRejectReason::from_byte(
-                payload.first().copied().unwrap_or(0),
-            )),
-            PacketType::LoginAccepted => match payload.first_chunk::<30>() {
-                Some(fixed) => Self::LoginAccepted(LoginAccepted::decode(fixed, HEADER_LEN)?),
-                None => return Ok(None),
-            },
-            PacketType::LoginRequest => match payload.first_chunk::<46>() {
-                Some(fixed) => Self::LoginRequest(LoginRequest::decode(fixed, HEADER_LEN)?),
-                None => return Ok(None),
-            },
+            PacketType::LoginRejected => {
+                let [code] = *fixed_payload::<1>(payload, packet_type)?;
+                Self::LoginRejected(LoginRejectReason::from_byte(code))
+            }
+            PacketType::LoginAccepted => Self::LoginAccepted(LoginAccepted::decode(
+                fixed_payload(payload, packet_type)?,
+                HEADER_LEN,
+            )?),
+            PacketType::LoginRequest => Self::LoginRequest(LoginRequest::decode(
+                fixed_payload(payload, packet_type)?,
+                HEADER_LEN,
+            )?),
         };
         Ok(Some((packet, 2 + length)))
     }

@@ -575,6 +575,20 @@ fn check_alpha(field: &[u8], packet_type: PacketType, offset: usize) -> Result<(
     }
 }
 
+/// The first `N` body bytes of a fixed-size packet (its length was checked already; a short
+/// body is still reported, not papered over).
+fn body_array<const N: usize>(
+    body: &[u8],
+    packet_type: PacketType,
+    datagram_len: usize,
+) -> Result<&[u8; N], UfoError> {
+    body.first_chunk::<N>().ok_or(UfoError::WrongLength {
+        packet_type,
+        expected: HEADER_LEN + N,
+        actual: datagram_len,
+    })
+}
+
 fn non_zero(value: u64, packet_type: PacketType, offset: usize) -> Result<u64, UfoError> {
     if value == 0 {
         Err(UfoError::ZeroSequenceNumber {
@@ -644,7 +658,7 @@ impl<'a> Packet<'a> {
                 }
             }
             PacketType::LoginRequest => {
-                let fields = body.first_chunk::<16>().unwrap_or(&[b' '; 16]);
+                let fields = body_array::<16>(body, packet_type, datagram.len())?;
                 check_alpha(fields, packet_type, HEADER_LEN)?;
                 let mut username = [0u8; 6];
                 let mut password = [0u8; 10];
@@ -658,7 +672,8 @@ impl<'a> Packet<'a> {
                 })
             }
             PacketType::RetransmissionRequest => {
-                let count = u16::from_be_bytes(*body.first_chunk::<2>().unwrap_or(&[0; 2]));
+                let count =
+                    u16::from_be_bytes(*body_array::<2>(body, packet_type, datagram.len())?);
                 non_zero(sequence_number, packet_type, SEQUENCE_OFFSET)?;
                 if count == 0 {
                     return Err(UfoError::ZeroCount { packet_type });
@@ -684,7 +699,8 @@ impl<'a> Packet<'a> {
                 }
             }
             PacketType::LoginAccepted | PacketType::ServerHeartbeat => {
-                let acknowledged = u64::from_be_bytes(*body.first_chunk::<8>().unwrap_or(&[0; 8]));
+                let acknowledged =
+                    u64::from_be_bytes(*body_array::<8>(body, packet_type, datagram.len())?);
                 let status = ServerStatus {
                     session,
                     next_sequence_number: non_zero(sequence_number, packet_type, SEQUENCE_OFFSET)?,
@@ -703,7 +719,7 @@ impl<'a> Packet<'a> {
                         offset: SEQUENCE_OFFSET,
                     });
                 }
-                let byte = body.first().copied().unwrap_or(0);
+                let [byte] = *body_array::<1>(body, packet_type, datagram.len())?;
                 Self::LoginRejected(LoginRejected {
                     session,
                     reason: LoginRejectReason::from_byte(byte)
