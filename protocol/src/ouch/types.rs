@@ -835,8 +835,8 @@ code_type!(
 code_type!(
     /// Rejected Order Reason. The spec tells clients to expect additions to this list.
     ///
-    /// OUCH 4.2 has no code for an unknown or duplicate order token (the host ignores such
-    /// messages); a simulator that reports them uses [`RejectReason::OTHER`] (`O`).
+    /// The OUCH 4.2 lists we could verify have no code for an unknown or duplicate order
+    /// token; a simulator that reports them uses [`RejectReason::OTHER`] (`O`).
     /// Unknown symbol is [`RejectReason::INVALID_STOCK`], bad price
     /// [`RejectReason::INVALID_PRICE`].
     RejectReason {
