@@ -27,6 +27,5 @@ pub mod risk;
 pub mod runtime;
 pub mod stats;
 pub mod strategy;
-pub mod token;
 pub mod tools;
 pub mod xdp;

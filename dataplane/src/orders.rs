@@ -3,7 +3,7 @@
 //! - Orders live in a slab of [`OrderConfig::max_orders`] slots; an [`OrderId`] is
 //!   `counter << 16 | slot`, so ids are unique for the session and map to their slot in
 //!   O(1); events for a recycled slot are recognised as stale.
-//! - Every new order and every replace gets a fresh token number (see [`crate::token`]),
+//! - Every new order and every replace gets a fresh token number (see [`tickwire_common::token`]),
 //!   mapped to its slot by an open-addressing table; venue events find orders by token.
 //! - State machine: `PendingNew → Accepted → PartiallyFilled → Filled`, with
 //!   `PendingReplace`/`PendingCancel` on the way and `Rejected`/`Canceled` as ends.
@@ -14,12 +14,14 @@
 //!
 //! Everything is allocated in [`OrderManager::new`].
 
-use tickwire_common::{FIXED_SCALE, Price, Qty};
+use tickwire_common::{
+    FIXED_SCALE, Price, Qty,
+    token::{self, TokenBytes},
+};
 
 use crate::{
     book::Side,
     strategy::{OrderEvent, OrderEventKind, OrderId, OrderState, OrderView, SymbolId},
-    token::{self, TokenBytes},
 };
 
 const SLOT_BITS: u32 = 16;
