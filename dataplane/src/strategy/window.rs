@@ -616,6 +616,191 @@ pub(crate) mod testing {
         }
     }
 
+    /// One step of a random walk driving a signal strategy.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Step {
+        /// Bid move in ticks.
+        pub(crate) move_ticks: i64,
+        /// Spread in ticks.
+        pub(crate) spread_ticks: i64,
+        /// Raw offset added to both prices (off the tick grid when non-zero).
+        pub(crate) off_grid: i64,
+        /// Book flags.
+        pub(crate) tradable: bool,
+        pub(crate) one_sided: bool,
+        /// A trade at the mid after the book update.
+        pub(crate) trade: bool,
+        /// Time since the previous step.
+        pub(crate) elapsed_ns: u64,
+        /// Position and open orders for this step (raw).
+        pub(crate) position: i64,
+        pub(crate) open_bid: i64,
+        pub(crate) open_ask: i64,
+    }
+
+    /// Random steps: mostly tradable, on-grid books.
+    pub(crate) fn any_step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        (
+            (
+                -3_i64..=3,
+                1_i64..=4,
+                prop_oneof![9 => Just(0_i64), 1 => 1_i64..CENT],
+            ),
+            (
+                proptest::bool::weighted(0.95),
+                proptest::bool::weighted(0.05),
+                proptest::bool::weighted(0.3),
+            ),
+            0_u64..2_000,
+            (
+                -5 * UNIT..5 * UNIT,
+                prop_oneof![Just(0_i64), 0..3 * UNIT],
+                prop_oneof![Just(0_i64), 0..3 * UNIT],
+            ),
+        )
+            .prop_map(
+                |(
+                    (move_ticks, spread_ticks, off_grid),
+                    (tradable, one_sided, trade),
+                    elapsed_ns,
+                    (position, open_bid, open_ask),
+                )| Step {
+                    move_ticks,
+                    spread_ticks,
+                    off_grid,
+                    tradable,
+                    one_sided,
+                    trade,
+                    elapsed_ns,
+                    position,
+                    open_bid,
+                    open_ask,
+                },
+            )
+    }
+
+    /// Drives `strategy` on `symbol` (one-cent tick, starting at 100.00) through `steps`
+    /// and checks, for every call: no allocation, at most one intent, a well-formed `New`
+    /// (buy at the ask rounded down, sell at the bid rounded up, on a usable book), a
+    /// quantity within `order_qty` and the room `max_position` leaves, and at least
+    /// `cooldown_ns` between two signals. Returns the number of signals.
+    pub(crate) fn check_signal_invariants(
+        strategy: &mut dyn super::super::Strategy,
+        symbol: SymbolId,
+        steps: &[Step],
+        order_qty: i64,
+        max_position: i64,
+        cooldown_ns: u64,
+    ) -> Result<usize, proptest::test_runner::TestCaseError> {
+        use proptest::{prop_assert, prop_assert_eq};
+
+        use super::super::{IntentBuffer, StrategyContext};
+
+        let mut out = IntentBuffer::with_capacity(4);
+        let mut bid_ticks: i64 = 10_000;
+        let mut now_ns: u64 = 1;
+        let mut last_signal_ns: Option<u64> = None;
+        let mut signals = 0;
+        for step in steps {
+            bid_ticks = (bid_ticks + step.move_ticks).max(1);
+            now_ns += step.elapsed_ns;
+            let bid = bid_ticks * CENT + step.off_grid;
+            let ask = bid + step.spread_ticks * CENT;
+            let mut view = market(symbol, 0, 0, 0, 0);
+            view.top.bid_price = Price::from_raw(bid);
+            view.top.ask_price = Price::from_raw(ask);
+            view.top.bid_qty = units(1);
+            view.top.ask_qty = units(1);
+            view.tradable = step.tradable;
+            if step.one_sided {
+                view.top.ask_price = Price::NONE;
+                view.top.ask_qty = Qty::ZERO;
+            }
+            let orders = [
+                order(
+                    1,
+                    symbol,
+                    Side::Bid,
+                    cents(1),
+                    Qty::from_raw(step.open_bid),
+                    OrderState::Accepted,
+                ),
+                order(
+                    2,
+                    symbol,
+                    Side::Ask,
+                    cents(1),
+                    Qty::from_raw(step.open_ask),
+                    OrderState::PendingNew,
+                ),
+            ];
+            let ctx = StrategyContext {
+                now_ns,
+                position: Qty::from_raw(step.position),
+                orders: &orders,
+            };
+            for call in 0..2 {
+                out.clear();
+                let before = allocations();
+                if call == 0 {
+                    strategy.on_book(&ctx, &view, &mut out);
+                } else if step.trade {
+                    strategy.on_trade(
+                        &ctx,
+                        &view,
+                        Price::from_raw(bid + (ask - bid) / 2),
+                        units(1),
+                        &mut out,
+                    );
+                }
+                prop_assert_eq!(allocations(), before, "a call allocated");
+                prop_assert!(out.len() <= 1, "more than one intent: {:?}", out.as_slice());
+                assert_well_formed(out.as_slice(), symbol, view.tick);
+                let Some(&intent) = out.as_slice().first() else {
+                    continue;
+                };
+                let Intent::New {
+                    side, price, qty, ..
+                } = intent
+                else {
+                    return Err(proptest::test_runner::TestCaseError::fail(format!(
+                        "unexpected {intent:?}"
+                    )));
+                };
+                prop_assert!(
+                    step.tradable && !step.one_sided,
+                    "signal on an unusable book"
+                );
+                prop_assert!(qty.raw() <= order_qty);
+                let (expected, toward, open) = match side {
+                    Side::Bid => (
+                        bid - bid.rem_euclid(CENT) + (ask - bid),
+                        step.position,
+                        step.open_bid,
+                    ),
+                    Side::Ask => (
+                        bid + (CENT - bid.rem_euclid(CENT)) % CENT,
+                        -step.position,
+                        step.open_ask,
+                    ),
+                };
+                prop_assert_eq!(price.raw(), expected);
+                prop_assert!(
+                    i128::from(toward) + i128::from(open) + i128::from(qty.raw())
+                        <= i128::from(max_position),
+                    "position limit passed"
+                );
+                if let Some(last) = last_signal_ns {
+                    prop_assert!(now_ns - last >= cooldown_ns, "cooldown not respected");
+                }
+                last_signal_ns = Some(now_ns);
+                signals += 1;
+            }
+        }
+        Ok(signals)
+    }
+
     /// Asserts what every intent must satisfy: new and replaced orders have a positive
     /// price on the tick and a positive quantity; a new order is for `symbol`.
     pub(crate) fn assert_well_formed(intents: &[Intent], symbol: SymbolId, tick: Price) {
