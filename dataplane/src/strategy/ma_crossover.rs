@@ -377,6 +377,24 @@ mod tests {
     }
 
     #[test]
+    fn the_first_regime_is_not_a_cross() {
+        let mut strategy = strategy();
+        let mut out = IntentBuffer::with_capacity(4);
+        let ctx = StrategyContext {
+            now_ns: 0,
+            position: Qty::ZERO,
+            orders: &[],
+        };
+        // Mids 100.00 × 3, 100.02 (+0.5 tick: unknown), 100.04 (fast 100.03, slow
+        // 100.015: +1.5 ticks, above) — a rising start, not a cross up.
+        for mid in [10_000, 10_000, 10_000, 10_002, 10_004] {
+            strategy.on_book(&ctx, &market(SYMBOL, mid - 1, 1, mid + 1, 1), &mut out);
+        }
+        assert!(out.is_empty());
+        assert_eq!(strategy.regime, Regime::Above);
+    }
+
+    #[test]
     fn without_an_edge_any_strict_cross_fires() {
         let mut strategy = strategy();
         strategy.set_param(MIN_EDGE_TICKS, 0).unwrap();
