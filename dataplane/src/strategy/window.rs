@@ -20,8 +20,10 @@
 
 use tickwire_common::{Price, Qty};
 
-use super::{Intent, OrderState, OrderView, ParamError, ParamSpec, StrategyContext, SymbolId};
-use super::{MarketView, TimeInForce, check_param};
+use super::{
+    Intent, MarketView, OrderState, OrderView, ParamError, ParamSpec, StrategyContext, SymbolId,
+    TimeInForce, check_param,
+};
 use crate::book::Side;
 
 /// Largest window capacity (samples) a strategy may be constructed with.
