@@ -19,6 +19,7 @@ pub mod breakout;
 pub mod ma_crossover;
 pub mod market_maker;
 pub mod mean_reversion;
+pub mod window;
 
 /// Index of a traded symbol in the engine (0-based, < `tickwire_link::abi::MAX_SYMBOLS`).
 pub type SymbolId = u16;
