@@ -594,13 +594,28 @@ impl DataPlaneConfig {
             if strategy.symbols.is_empty() {
                 return Err(invalid(field("symbols"), "at least one symbol"));
             }
+            let mut ids = Vec::with_capacity(strategy.symbols.len());
             for (position, name) in strategy.symbols.iter().enumerate() {
-                if !self.symbols.iter().any(|symbol| &symbol.name == name) {
+                let Some(id) = self.symbols.iter().position(|symbol| &symbol.name == name) else {
                     return Err(invalid(
                         format!("strategies[{index}].symbols[{position}]"),
                         format!("unknown symbol {name:?}"),
                     ));
-                }
+                };
+                ids.push(crate::strategy::SymbolId::try_from(id).unwrap_or(u16::MAX));
+            }
+            if let Err(message) =
+                crate::strategy::build::build(&strategy.kind, &ids, &strategy.params)
+            {
+                // The builder's message starts with the key it concerns.
+                let (key, rest) = message
+                    .split_once(": ")
+                    .unwrap_or(("params", message.as_str()));
+                let field = match key {
+                    "kind" | "symbols" | "params" => format!("strategies[{index}].{key}"),
+                    parameter => format!("strategies[{index}].params.{parameter}"),
+                };
+                return Err(invalid(field, rest));
             }
         }
         self.limits_snapshot().map(drop)

@@ -25,6 +25,7 @@ pub mod ping;
 pub mod reflect;
 pub mod risk;
 pub mod runtime;
+pub mod session;
 pub mod stats;
 pub mod strategy;
 pub mod tools;

@@ -16,6 +16,7 @@ use tickwire_common::{Price, Qty};
 use crate::book::{Side, TopOfBook};
 
 pub mod breakout;
+pub mod build;
 pub mod ma_crossover;
 pub mod market_maker;
 pub mod mean_reversion;
@@ -164,7 +165,8 @@ pub struct OrderView {
     pub symbol: SymbolId,
     /// Side.
     pub side: Side,
-    /// Limit price (the new price once a replace is pending).
+    /// Limit price the order rests at (a pending replace's price shows once the venue
+    /// confirms it).
     pub price: Price,
     /// Quantity still open.
     pub leaves: Qty,
