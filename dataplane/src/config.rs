@@ -220,6 +220,11 @@ pub struct FeedConfig {
     /// Out-of-order packets held while a gap is open.
     #[serde(default = "default_max_buffered_packets")]
     pub max_buffered_packets: usize,
+    /// A reference to an order the book never saw marks the book inconsistent (stale for
+    /// trading). Keep `true` for live feeds recovered from the session start; `false` for
+    /// replays of files that start mid-day or reference orders they never add.
+    #[serde(default = "default_true")]
+    pub strict_references: bool,
 }
 
 const fn default_start_sequence() -> u64 {

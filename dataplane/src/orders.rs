@@ -786,6 +786,15 @@ impl OrderManager {
         Ok(applied)
     }
 
+    /// Releases an order that was recorded but never sent (the audit ring refused it).
+    pub fn forget(&mut self, id: OrderId) {
+        if let Some(index) = self.slot_of(id) {
+            let slot = self.slots[index];
+            self.adjust_open(index, slot.price, slot.leaves.neg());
+            self.finish(index);
+        }
+    }
+
     /// Ids of every live order (for cancel-all); returns the count written.
     pub fn live_orders(&self, out: &mut [OrderId]) -> usize {
         let mut written = 0;

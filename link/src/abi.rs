@@ -179,10 +179,13 @@ pub enum RiskReason {
     NoReferencePrice = 16,
     /// Unknown symbol or malformed intent.
     Invalid = 17,
+    /// The venue session cannot take the order (not logged in, resend store full) or the
+    /// engine has no free order slot.
+    VenueUnavailable = 18,
 }
 
 /// Number of [`RiskReason`] values (counter array length).
-pub const RISK_REASONS: usize = 18;
+pub const RISK_REASONS: usize = 19;
 
 impl RiskReason {
     /// Every reason, in value order.
@@ -205,6 +208,7 @@ impl RiskReason {
         Self::AuditRingFull,
         Self::NoReferencePrice,
         Self::Invalid,
+        Self::VenueUnavailable,
     ];
 
     /// snake_case name (metrics labels, API).
@@ -229,6 +233,7 @@ impl RiskReason {
             Self::AuditRingFull => "audit_ring_full",
             Self::NoReferencePrice => "no_reference_price",
             Self::Invalid => "invalid",
+            Self::VenueUnavailable => "venue_unavailable",
         }
     }
 

@@ -843,6 +843,15 @@ impl L3Books {
         }
     }
 
+    /// The price (ITCH units) of a live order, for executions that do not carry one.
+    #[inline]
+    #[must_use]
+    pub fn order_price(&self, reference: u64) -> Option<u32> {
+        self.orders
+            .find(reference)
+            .map(|slot| self.orders.slots[slot].price)
+    }
+
     /// Best bid and ask of `book`.
     #[must_use]
     pub fn top(&self, book: u16) -> TopOfBook {

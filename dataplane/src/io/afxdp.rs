@@ -411,6 +411,10 @@ impl PacketIo for AfXdpIo {
         cursor.set_pos(capacity);
         let buffer = frame.contents_mut();
         let payload_len = buffer.get_mut(UDP_FRAME_OVERHEAD..).map_or(0, write);
+        if payload_len == 0 {
+            self.tx_free.push(desc);
+            return Ok(false);
+        }
         let Ok(frame_len) = template.finish(buffer, payload_len) else {
             self.counters.tx_errors += 1;
             self.tx_free.push(desc);

@@ -13,6 +13,7 @@
 
 pub mod afxdp;
 pub mod iface;
+pub mod memory;
 pub mod socket;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -222,8 +223,9 @@ pub trait PacketIo {
         F: FnMut(&RxDatagram<'_>) -> RxAction;
 
     /// Builds one datagram to `dest` in place: `write` gets the payload buffer and returns
-    /// the payload length. Queued until [`flush`](Self::flush). Returns `false` (and counts
-    /// it) when no transmit buffer is free.
+    /// the payload length — 0 abandons the datagram (nothing is sent, the buffer is
+    /// recycled). Queued until [`flush`](Self::flush). Returns `false` when nothing was
+    /// queued: abandoned, or (counted) no transmit buffer free.
     ///
     /// # Errors
     /// [`IoError`] if the queue is full and flushing it fails.

@@ -89,7 +89,7 @@ impl MessageBatch {
         debug_assert!(self.len < self.capacity());
         let index = self.len;
         let len = write(self.slot_mut(index));
-        if len > self.slot_size {
+        if len == 0 || len > self.slot_size {
             return false;
         }
         self.iovecs[index].iov_len = len;
@@ -399,13 +399,18 @@ impl PacketIo for SocketIo {
             self.flush()?;
         }
         self.tx_socket = socket;
-        if self.tx.push(to, write) {
+        let mut abandoned = false;
+        let queued = self.tx.push(to, |buffer| {
+            let len = write(buffer);
+            abandoned = len == 0;
+            len
+        });
+        if queued {
             self.counters.tx_datagrams += 1;
-            Ok(true)
-        } else {
+        } else if !abandoned {
             self.counters.tx_errors += 1;
-            Ok(false)
         }
+        Ok(queued)
     }
 
     fn flush(&mut self) -> Result<(), IoError> {

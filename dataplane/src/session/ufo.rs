@@ -180,6 +180,13 @@ impl UfoClient {
         self.state
     }
 
+    /// True when a message can be queued now.
+    #[must_use]
+    pub fn can_send(&self) -> bool {
+        matches!(self.state, SessionState::Active | SessionState::Lost)
+            && self.next_client_sequence - self.acknowledged < self.store.len() as u64
+    }
+
     /// Counters.
     #[must_use]
     pub fn counters(&self) -> UfoCounters {
