@@ -16,6 +16,7 @@ pub mod audit;
 pub mod book;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod feed;
 pub mod io;

@@ -102,6 +102,15 @@ enum Command {
         /// Input file.
         file: PathBuf,
     },
+    /// Run the data plane: trade against the venue described in the configuration.
+    Run {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Append every audit record to this file as a JSON line.
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
+    },
     /// Print the version and the provenance of the embedded eBPF object.
     Version,
 }
@@ -256,6 +265,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             stock,
             file,
         } => run_tool(|out| tools::book::run(&format, &file, stock.as_deref(), out)),
+        Command::Run { config, audit_log } => {
+            let stop = runtime::stop_on_signals().context("installing signal handlers")?;
+            let summary = tickwire_dataplane::daemon::run(
+                &tickwire_dataplane::daemon::RunOptions { config, audit_log },
+                stop,
+            )?;
+            println!("dataplane: {}", serde_json::to_string(&summary)?);
+            Ok(())
+        }
         Command::Version => {
             println!("tickwire-dataplane {}", env!("CARGO_PKG_VERSION"));
             println!("ebpf object sha256 {}", xdp::OBJECT_DIGEST);
