@@ -28,6 +28,7 @@ pub mod reflect;
 pub mod risk;
 pub mod runtime;
 pub mod session;
+pub mod sim;
 pub mod stats;
 pub mod strategy;
 pub mod tools;

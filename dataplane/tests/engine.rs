@@ -4,7 +4,7 @@
 //! engine over real sockets against the venue simulator.
 #![allow(clippy::unwrap_used, reason = "test: a panic is the failure report")]
 
-use std::{collections::HashMap, io::Read as _, net::SocketAddrV4};
+use std::{io::Read as _, net::SocketAddrV4};
 
 use tickwire_common::token;
 use tickwire_dataplane::{
@@ -12,14 +12,13 @@ use tickwire_dataplane::{
     engine::{ControlMessage, Engine, EngineHandles},
     io::memory::MemoryIo,
     session::ufo::SessionState,
+    sim::Counterpart,
 };
 use tickwire_link::abi::{AuditKind, AuditRecord, Command, CommandKind, RiskReason, fixed_text};
 use tickwire_protocol::{
     itch::BinaryFileReader,
     moldudp64::{PacketBuilder, Session as MoldSession},
-    ouch::{self, InboundMessage, OutboundMessage},
-    soupbintcp::Session,
-    ufo::{DataKind, DataPacketWriter, Packet, ServerStatus},
+    ouch::{self, InboundMessage},
 };
 
 const MS: u64 = 1_000_000;
@@ -71,182 +70,6 @@ fn feed_packets(messages: &[Vec<u8>], per_packet: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// A scripted UFO counterpart: logs the engine in, accepts every order, confirms cancels.
-struct Counterpart {
-    session: Session,
-    next_server: u64,
-    next_client: u64,
-    orders: HashMap<[u8; 14], ouch::EnterOrder>,
-    received: Vec<InboundMessage>,
-    reference: u64,
-}
-
-impl Counterpart {
-    fn new() -> Self {
-        Self {
-            session: Session::from_text(b"VENUE00001").unwrap(),
-            next_server: 1,
-            next_client: 1,
-            orders: HashMap::new(),
-            received: Vec::new(),
-            reference: 1000,
-        }
-    }
-
-    fn sequenced(&mut self, messages: &[OutboundMessage]) -> Vec<u8> {
-        let mut out = vec![0u8; 1400];
-        let mut writer = DataPacketWriter::new(
-            &mut out,
-            DataKind::Sequenced,
-            &self.session,
-            self.next_server,
-        )
-        .unwrap();
-        for message in messages {
-            let slot = writer.reserve(message.encoded_len()).unwrap();
-            message.encode(slot).unwrap();
-            self.next_server += 1;
-        }
-        let len = writer.finish().unwrap();
-        out.truncate(len);
-        out
-    }
-
-    /// Answers everything the engine sent; returns the datagrams to inject.
-    fn answer(&mut self, engine: &mut Engine<MemoryIo>) -> Vec<Vec<u8>> {
-        let sent: Vec<Vec<u8>> = engine
-            .io()
-            .sent_datagrams()
-            .filter(|(dst, _)| *dst == venue_addr())
-            .map(|(_, payload)| payload.to_vec())
-            .collect();
-        engine.io_mut().clear_sent();
-        let mut replies = Vec::new();
-        for datagram in sent {
-            match Packet::decode_from_client(&datagram).unwrap() {
-                Packet::ClientHeartbeat(_) => {
-                    let mut out = vec![0u8; 64];
-                    let len = Packet::ServerHeartbeat(ServerStatus {
-                        session: self.session,
-                        next_sequence_number: self.next_server,
-                        next_client_sequence_number: self.next_client,
-                    })
-                    .encode(&mut out)
-                    .unwrap();
-                    out.truncate(len);
-                    replies.push(out);
-                }
-                Packet::LoginRequest(_) => {
-                    let mut out = vec![0u8; 64];
-                    let len = Packet::LoginAccepted(ServerStatus {
-                        session: self.session,
-                        next_sequence_number: self.next_server,
-                        next_client_sequence_number: self.next_client,
-                    })
-                    .encode(&mut out)
-                    .unwrap();
-                    out.truncate(len);
-                    replies.push(out);
-                }
-                Packet::ClientData(data) => {
-                    let mut responses = Vec::new();
-                    for (offset, bytes) in data.messages().enumerate() {
-                        let sequence = data.sequence_number + offset as u64;
-                        if sequence != self.next_client {
-                            continue;
-                        }
-                        self.next_client += 1;
-                        let message = InboundMessage::decode(bytes).unwrap();
-                        self.received.push(message);
-                        match message {
-                            InboundMessage::EnterOrder(enter) => {
-                                self.reference += 1;
-                                self.orders.insert(*enter.token.as_bytes(), enter);
-                                responses.push(OutboundMessage::Accepted(ouch::Accepted {
-                                    timestamp_ns: 0,
-                                    token: enter.token,
-                                    side: enter.side,
-                                    shares: enter.shares,
-                                    stock: enter.stock,
-                                    price: enter.price,
-                                    time_in_force: enter.time_in_force,
-                                    firm: enter.firm,
-                                    display: enter.display,
-                                    order_reference_number: self.reference,
-                                    capacity: enter.capacity,
-                                    intermarket_sweep: enter.intermarket_sweep,
-                                    minimum_quantity: 0,
-                                    cross_type: enter.cross_type,
-                                    order_state: ouch::OrderState::LIVE,
-                                    bbo_weight: ouch::BboWeight::UNSPECIFIED,
-                                }));
-                            }
-                            InboundMessage::CancelOrder(cancel) => {
-                                if let Some(order) = self.orders.remove(cancel.token.as_bytes()) {
-                                    responses.push(OutboundMessage::Canceled(ouch::Canceled {
-                                        timestamp_ns: 0,
-                                        token: cancel.token,
-                                        decrement_shares: order.shares,
-                                        reason: ouch::CancelReason::USER_REQUESTED,
-                                    }));
-                                }
-                            }
-                            InboundMessage::ReplaceOrder(replace) => {
-                                if let Some(mut order) =
-                                    self.orders.remove(replace.existing_token.as_bytes())
-                                {
-                                    order.token = replace.replacement_token;
-                                    order.price = replace.price;
-                                    order.shares = replace.shares;
-                                    self.orders
-                                        .insert(*replace.replacement_token.as_bytes(), order);
-                                    self.reference += 1;
-                                    responses.push(OutboundMessage::Replaced(ouch::Replaced {
-                                        timestamp_ns: 0,
-                                        replacement_token: replace.replacement_token,
-                                        side: order.side,
-                                        shares: replace.shares,
-                                        stock: order.stock,
-                                        price: replace.price,
-                                        time_in_force: replace.time_in_force,
-                                        firm: order.firm,
-                                        display: replace.display,
-                                        order_reference_number: self.reference,
-                                        capacity: order.capacity,
-                                        intermarket_sweep: replace.intermarket_sweep,
-                                        minimum_quantity: 0,
-                                        cross_type: order.cross_type,
-                                        order_state: ouch::OrderState::LIVE,
-                                        previous_token: replace.existing_token,
-                                        bbo_weight: ouch::BboWeight::UNSPECIFIED,
-                                    }));
-                                }
-                            }
-                            InboundMessage::ModifyOrder(_) => {}
-                        }
-                    }
-                    for chunk in responses.chunks(10) {
-                        replies.push(self.sequenced(chunk));
-                    }
-                    // Acknowledge, as a venue's next heartbeat would.
-                    let mut out = vec![0u8; 64];
-                    let len = Packet::ServerHeartbeat(ServerStatus {
-                        session: self.session,
-                        next_sequence_number: self.next_server,
-                        next_client_sequence_number: self.next_client,
-                    })
-                    .encode(&mut out)
-                    .unwrap();
-                    out.truncate(len);
-                    replies.push(out);
-                }
-                _ => {}
-            }
-        }
-        replies
-    }
-}
-
 fn engine(config_text: &str) -> (Engine<MemoryIo>, EngineHandles) {
     let config = DataPlaneConfig::parse(config_text).unwrap();
     let io = MemoryIo::new("10.77.0.1".parse().unwrap(), 4096, 2048);
@@ -279,7 +102,7 @@ fn drain_audit(handles: &mut EngineHandles) -> Vec<AuditRecord> {
 #[test]
 fn quotes_from_the_itch_sample_are_audited_sent_and_killed() {
     let (mut engine, mut handles) = engine(CONFIG);
-    let mut venue = Counterpart::new();
+    let mut venue = Counterpart::new(venue_addr());
     let mut now = 0;
     settle(&mut engine, &mut venue, &mut now);
     assert_eq!(engine.venue_state(), SessionState::Active, "logged in");
@@ -470,7 +293,7 @@ cooldown_ns = 0
     let end = lenient.find("[limits]").unwrap();
     let text = format!("{}{}\n{}", &lenient[..start], strategies, &lenient[end..]);
     let (mut engine, mut handles) = engine(&text);
-    let mut venue = Counterpart::new();
+    let mut venue = Counterpart::new(venue_addr());
     let mut now = 0;
     settle(&mut engine, &mut venue, &mut now);
     let mut audit = Vec::new();
