@@ -113,7 +113,7 @@ fn node_type(node: &Node<'_>) -> JsonType {
 #[inline]
 fn field_value<'j>(node: &Node<'j>) -> FieldValue<'j> {
     match *node {
-        Node::String(text) => FieldValue::String(text),
+        Node::String(text) => FieldValue::String(text.as_bytes()),
         Node::Object { .. } => FieldValue::Object,
         Node::Array { .. } => FieldValue::Array,
         Node::Static(StaticNode::U64(value)) => FieldValue::Unsigned(value),
@@ -185,7 +185,7 @@ impl<'j> FieldSource<'j> for TapeFields<'_, 'j> {
             }
             let price = level_text(self.nodes, element + 1, message, path.column(Column::Price))?;
             let qty = level_text(self.nodes, element + 2, message, path.column(Column::Qty))?;
-            *slot = parse_level(price.as_bytes(), qty.as_bytes())
+            *slot = parse_level(price, qty)
                 .map_err(|(column, fault)| fault.into_error(message, path.column(column)))?;
             element += 3;
         }
@@ -199,9 +199,9 @@ fn level_text<'j>(
     at: usize,
     message: MessageKind,
     field: FieldPath,
-) -> Result<&'j str, BinanceError> {
+) -> Result<&'j [u8], BinanceError> {
     match nodes.get(at) {
-        Some(Node::String(text)) => Ok(text),
+        Some(Node::String(text)) => Ok(text.as_bytes()),
         Some(other) => Err(BinanceError::WrongType {
             message,
             field,
