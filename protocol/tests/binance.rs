@@ -941,3 +941,42 @@ fn errors_display_message_kind_and_field() {
         }
     );
 }
+
+#[test]
+fn decoder_is_reusable_after_errors() {
+    let mut decoder = BinanceDecoder::new(4);
+    let valid = br#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[["2","1"]],"a":[["3","1"]]}"#;
+    let broken: [&[u8]; 4] = [
+        br#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[["2","1"],["1","x"]],"a":[]}"#,
+        br#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[["2","1"]],"a":[["3","1"]]"#,
+        br#"{"lastUpdateId":1,"bids":[["5","1"],["4","1"],["3","1"],["2","1"],["1","1"]],"asks":[]}"#,
+        b"\xff",
+    ];
+    for input in broken {
+        let mut bytes = input.to_vec();
+        assert!(decoder.decode(&mut bytes).is_err());
+        let mut bytes = valid.to_vec();
+        let Ok(Event::DepthUpdate(update)) = decoder.decode(&mut bytes) else {
+            panic!("valid after an error");
+        };
+        assert_eq!(update.bids, &[level("2", "1")]);
+        assert_eq!(update.asks, &[level("3", "1")]);
+    }
+}
+
+#[test]
+fn name_is_a_short_inline_string() {
+    let symbol = name("BTCUSDT");
+    assert_eq!(symbol.as_str(), "BTCUSDT");
+    assert_eq!(symbol.as_bytes(), b"BTCUSDT");
+    assert_eq!(symbol.len(), 7);
+    assert!(!symbol.is_empty());
+    assert_eq!(symbol.to_string(), "BTCUSDT");
+    assert_eq!(format!("{symbol:?}"), r#""BTCUSDT""#);
+    assert!(name("").is_empty());
+    assert_eq!(Name::new(&"x".repeat(NAME_CAPACITY + 1)), None);
+    assert_eq!(
+        Name::new("ünïcödé").map(|name| name.to_string()),
+        Some("ünïcödé".to_owned())
+    );
+}
