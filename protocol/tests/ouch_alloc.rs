@@ -121,5 +121,5 @@ fn ouch_encode_and_decode_do_not_allocate() {
         allocated, 0,
         "{allocated} allocations in the encode/decode loop"
     );
-    assert_eq!(checksum, (0..10_000u64).sum());
+    assert_eq!(checksum, (0..10_000u64).sum::<u64>());
 }
