@@ -2,8 +2,14 @@
 //! every book implementation replays, a `BTreeMap` + `HashMap` baseline book, and the
 //! ratio report read back from criterion's own estimates (peers are measured in the same
 //! run, so ratios hold on a noisy, shared machine).
-#![allow(clippy::unwrap_used, reason = "benchmark set-up: a panic is the failure report")]
-#![allow(clippy::missing_panics_doc, reason = "benchmark set-up: a panic is the failure report")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "benchmark set-up: a panic is the failure report"
+)]
+#![allow(
+    clippy::missing_panics_doc,
+    reason = "benchmark set-up: a panic is the failure report"
+)]
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -16,7 +22,9 @@ use tickwire_protocol::itch::{self, BinaryFileReader, Message};
 /// `../shared/data/<relative>`.
 #[must_use]
 pub fn sample_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(relative)
 }
 
 /// The gunzipped contents of a sample file.
@@ -140,13 +148,34 @@ pub fn book_ops() -> Vec<BookOp> {
                 });
             }
             Message::OrderExecuted(executed) => {
-                reduce(&mut live, &mut ops, executed.stock_locate, executed.order_reference_number, executed.executed_shares, true);
+                reduce(
+                    &mut live,
+                    &mut ops,
+                    executed.stock_locate,
+                    executed.order_reference_number,
+                    executed.executed_shares,
+                    true,
+                );
             }
             Message::OrderExecutedWithPrice(executed) => {
-                reduce(&mut live, &mut ops, executed.stock_locate, executed.order_reference_number, executed.executed_shares, true);
+                reduce(
+                    &mut live,
+                    &mut ops,
+                    executed.stock_locate,
+                    executed.order_reference_number,
+                    executed.executed_shares,
+                    true,
+                );
             }
             Message::OrderCancel(cancel) => {
-                reduce(&mut live, &mut ops, cancel.stock_locate, cancel.order_reference_number, cancel.canceled_shares, false);
+                reduce(
+                    &mut live,
+                    &mut ops,
+                    cancel.stock_locate,
+                    cancel.order_reference_number,
+                    cancel.canceled_shares,
+                    false,
+                );
             }
             Message::OrderDelete(delete) => {
                 if live.remove(&delete.order_reference_number).is_some() {

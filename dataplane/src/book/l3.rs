@@ -7,8 +7,8 @@
 //!   no tombstones) keyed by order reference number, sized from [`L3Config::max_orders`] at
 //!   a load factor of at most one half. A full table rejects the add and marks the book
 //!   inconsistent.
-//! - **Levels**: per book a window of [`L3Config::levels`] price ticks (one tick = one ITCH
-//!   price unit, 1/10000) starting at a base chosen from the first order's price, with
+//! - **Levels**: per book and side a window of [`L3Config::levels`] price ticks (one tick =
+//!   one ITCH price unit, 1/10000) centred on that side's first order price, with
 //!   share totals, order counts and a bitmap of non-empty levels for finding the next best
 //!   level with a few word scans.
 //! - **Far-away prices** (outside the window) go to a per-side sorted overflow list of
@@ -121,7 +121,6 @@ const FREE_ORDER: Order = Order {
 struct OrderTable {
     slots: Box<[Order]>,
     mask: usize,
-    shift: u32,
     len: usize,
     limit: usize,
 }
@@ -132,7 +131,6 @@ impl OrderTable {
         Self {
             slots: vec![FREE_ORDER; capacity].into_boxed_slice(),
             mask: capacity - 1,
-            shift: 64 - capacity.trailing_zeros(),
             len: 0,
             limit: max_orders.max(8),
         }
@@ -140,8 +138,10 @@ impl OrderTable {
 
     #[inline]
     fn home(&self, reference: u64) -> usize {
-        // Fibonacci hashing: ITCH references are nearly sequential; the multiply spreads them.
-        (reference.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+        // ITCH assigns references nearly sequentially: keeping their low bits keeps orders
+        // added close together in neighbouring slots (and cache lines); the high half is
+        // folded in so references that differ only above the mask still spread.
+        ((reference ^ (reference >> 32)) as usize) & self.mask
     }
 
     #[inline]
@@ -208,13 +208,22 @@ impl OrderTable {
 #[derive(Debug)]
 struct SideLevels {
     side: Side,
-    shares: Box<[u64]>,
-    orders: Box<[u32]>,
+    /// Price (ITCH units) of window index 0; `None` until this side's first order.
+    base: Option<u32>,
+    /// Share total and order count per price, one 16-byte entry (one cache line access).
+    levels: Box<[Level]>,
     occupied: Box<[u64]>,
     /// Window index of the best level, or `NO_LEVEL`.
     best: usize,
     /// Levels outside the window, sorted by price ascending.
     overflow: Vec<OverflowLevel>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct Level {
+    shares: u64,
+    orders: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -228,8 +237,8 @@ impl SideLevels {
     fn new(side: Side, levels: usize, overflow_levels: usize) -> Self {
         Self {
             side,
-            shares: vec![0; levels].into_boxed_slice(),
-            orders: vec![0; levels].into_boxed_slice(),
+            base: None,
+            levels: vec![Level::default(); levels].into_boxed_slice(),
             occupied: vec![0; levels.div_ceil(64)].into_boxed_slice(),
             best: NO_LEVEL,
             overflow: Vec::with_capacity(overflow_levels),
@@ -237,8 +246,8 @@ impl SideLevels {
     }
 
     fn clear(&mut self) {
-        self.shares.fill(0);
-        self.orders.fill(0);
+        self.base = None;
+        self.levels.fill(Level::default());
         self.occupied.fill(0);
         self.best = NO_LEVEL;
         self.overflow.clear();
@@ -292,8 +301,9 @@ impl SideLevels {
     /// Adds an order's shares at window index `index`; returns whether the top changed.
     #[inline]
     fn add_in_window(&mut self, index: usize, shares: u32) -> bool {
-        self.shares[index] += u64::from(shares);
-        self.orders[index] += 1;
+        let level = &mut self.levels[index];
+        level.shares += u64::from(shares);
+        level.orders += 1;
         self.occupied[index / 64] |= 1 << (index % 64);
         if self.is_better(index, self.best) {
             self.best = index;
@@ -307,17 +317,18 @@ impl SideLevels {
     /// whether the top changed.
     #[inline]
     fn reduce_in_window(&mut self, index: usize, shares: u32, remove: bool) -> bool {
-        self.shares[index] -= u64::from(shares);
+        let level = &mut self.levels[index];
+        level.shares -= u64::from(shares);
         if remove {
-            self.orders[index] -= 1;
-            if self.orders[index] == 0 {
-                debug_assert_eq!(self.shares[index], 0);
+            level.orders -= 1;
+            if level.orders == 0 {
+                debug_assert_eq!(level.shares, 0);
                 self.occupied[index / 64] &= !(1 << (index % 64));
                 if index == self.best {
                     self.best = match self.side {
                         Side::Bid if index == 0 => NO_LEVEL,
                         Side::Bid => self.scan_from(index - 1),
-                        Side::Ask if index + 1 == self.shares.len() => NO_LEVEL,
+                        Side::Ask if index + 1 == self.levels.len() => NO_LEVEL,
                         Side::Ask => self.scan_from(index + 1),
                     };
                     return true;
@@ -371,11 +382,55 @@ impl SideLevels {
         }
     }
 
+    /// Window index of `price`, choosing this side's base on first use (centred on it).
+    #[inline]
+    fn window_index(&mut self, price: u32) -> Option<usize> {
+        let levels = self.levels.len();
+        let base = match self.base {
+            Some(base) => base,
+            None => {
+                let half = u32::try_from(levels / 2).unwrap_or(u32::MAX);
+                // Keep base + levels within u32 so prices can be rebuilt from indexes.
+                let base = price
+                    .saturating_sub(half)
+                    .min(u32::MAX - u32::try_from(levels).unwrap_or(u32::MAX));
+                self.base = Some(base);
+                base
+            }
+        };
+        let offset = price.wrapping_sub(base) as usize;
+        (price >= base && offset < levels).then_some(offset)
+    }
+
+    #[inline]
+    fn add(&mut self, price: u32, shares: u32) -> Result<bool, L3Error> {
+        match self.window_index(price) {
+            Some(index) => Ok(self.add_in_window(index, shares)),
+            None => {
+                self.add_overflow(price, shares)?;
+                // Conservative: an overflow change may move the top.
+                Ok(true)
+            }
+        }
+    }
+
+    #[inline]
+    fn reduce(&mut self, price: u32, shares: u32, remove: bool) -> bool {
+        match self.window_index(price) {
+            Some(index) => self.reduce_in_window(index, shares, remove),
+            None => {
+                self.reduce_overflow(price, shares, remove);
+                true
+            }
+        }
+    }
+
     /// Best (price, shares) over the window and the overflow list.
-    fn best(&self, base: u32) -> Option<(u32, u64)> {
+    fn best(&self) -> Option<(u32, u64)> {
+        let base = self.base?;
         let window = (self.best != NO_LEVEL).then(|| {
             // `best` < levels, and base + levels fits u32 (checked when the base was set).
-            (base + self.best as u32, self.shares[self.best])
+            (base + self.best as u32, self.levels[self.best].shares)
         });
         let outside = match self.side {
             Side::Bid => self.overflow.last(),
@@ -393,13 +448,17 @@ impl SideLevels {
     }
 
     /// Up to `out.len()` best levels as (price, shares), best first; returns the count.
-    fn depth(&self, base: u32, out: &mut [(u32, u64)]) -> usize {
+    fn depth(&self, out: &mut [(u32, u64)]) -> usize {
+        let Some(base) = self.base else {
+            return 0;
+        };
         // Merge window levels (via the bitmap) with overflow levels, best first.
         let mut written = 0;
         let mut window = self.best;
         let (mut far_high, mut far_low) = (self.overflow.len(), 0usize);
         while written < out.len() {
-            let inside = (window != NO_LEVEL).then(|| (base + window as u32, self.shares[window]));
+            let inside =
+                (window != NO_LEVEL).then(|| (base + window as u32, self.levels[window].shares));
             let far = match self.side {
                 Side::Bid => far_high.checked_sub(1).map(|index| self.overflow[index]),
                 Side::Ask => self.overflow.get(far_low).copied(),
@@ -425,7 +484,7 @@ impl SideLevels {
                 window = match self.side {
                     Side::Bid if window == 0 => NO_LEVEL,
                     Side::Bid => self.scan_from(window - 1),
-                    Side::Ask if window + 1 == self.shares.len() => NO_LEVEL,
+                    Side::Ask if window + 1 == self.levels.len() => NO_LEVEL,
                     Side::Ask => self.scan_from(window + 1),
                 };
             }
@@ -438,8 +497,6 @@ impl SideLevels {
 /// One stock's levels and health.
 #[derive(Debug)]
 struct Book {
-    /// Price (ITCH units) of window index 0; `None` until the first order.
-    base: Option<u32>,
     bids: SideLevels,
     asks: SideLevels,
     locate: u16,
@@ -450,6 +507,7 @@ struct Book {
 }
 
 impl Book {
+    #[inline]
     fn side_mut(&mut self, side: Side) -> &mut SideLevels {
         match side {
             Side::Bid => &mut self.bids,
@@ -457,47 +515,14 @@ impl Book {
         }
     }
 
-    /// Window index of `price`, choosing the base on first use (centred on that price).
-    #[inline]
-    fn window_index(&mut self, price: u32) -> Option<usize> {
-        let levels = self.bids.shares.len();
-        let base = match self.base {
-            Some(base) => base,
-            None => {
-                let half = u32::try_from(levels / 2).unwrap_or(u32::MAX);
-                let base = price.saturating_sub(half);
-                // Keep base + levels within u32 so prices can be rebuilt from indexes.
-                let base = base.min(u32::MAX - u32::try_from(levels).unwrap_or(u32::MAX));
-                self.base = Some(base);
-                base
-            }
-        };
-        let offset = price.wrapping_sub(base) as usize;
-        (price >= base && offset < levels).then_some(offset)
-    }
-
     #[inline]
     fn add_level(&mut self, side: Side, price: u32, shares: u32) -> Result<bool, L3Error> {
-        match self.window_index(price) {
-            Some(index) => Ok(self.side_mut(side).add_in_window(index, shares)),
-            None => {
-                let levels = self.side_mut(side);
-                levels.add_overflow(price, shares)?;
-                // Conservative: an overflow change may move the top.
-                Ok(true)
-            }
-        }
+        self.side_mut(side).add(price, shares)
     }
 
     #[inline]
     fn reduce_level(&mut self, side: Side, price: u32, shares: u32, remove: bool) -> bool {
-        match self.window_index(price) {
-            Some(index) => self.side_mut(side).reduce_in_window(index, shares, remove),
-            None => {
-                self.side_mut(side).reduce_overflow(price, shares, remove);
-                true
-            }
-        }
+        self.side_mut(side).reduce(price, shares, remove)
     }
 }
 
@@ -544,7 +569,6 @@ impl L3Books {
             return Err(L3Error::TooManyBooks);
         }
         self.books.push(Book {
-            base: None,
             bids: SideLevels::new(Side::Bid, self.config.levels, self.config.overflow_levels),
             asks: SideLevels::new(Side::Ask, self.config.levels, self.config.overflow_levels),
             locate: NOT_SUBSCRIBED,
@@ -858,9 +882,6 @@ impl L3Books {
         let Some(book) = self.books.get(usize::from(book)) else {
             return TopOfBook::EMPTY;
         };
-        let Some(base) = book.base else {
-            return TopOfBook::EMPTY;
-        };
         let convert = |level: Option<(u32, u64)>| match level {
             Some((price, shares)) => (
                 Price::from_scaled(i64::from(price), ITCH_PRICE_DECIMALS).unwrap_or(Price::NONE),
@@ -868,8 +889,8 @@ impl L3Books {
             ),
             None => (Price::NONE, Qty::ZERO),
         };
-        let (bid_price, bid_qty) = convert(book.bids.best(base));
-        let (ask_price, ask_qty) = convert(book.asks.best(base));
+        let (bid_price, bid_qty) = convert(book.bids.best());
+        let (ask_price, ask_qty) = convert(book.asks.best());
         TopOfBook {
             bid_price,
             bid_qty,
@@ -882,10 +903,9 @@ impl L3Books {
     #[must_use]
     pub fn best_raw(&self, book: u16, side: Side) -> Option<(u32, u64)> {
         let book = self.books.get(usize::from(book))?;
-        let base = book.base?;
         match side {
-            Side::Bid => book.bids.best(base),
-            Side::Ask => book.asks.best(base),
+            Side::Bid => book.bids.best(),
+            Side::Ask => book.asks.best(),
         }
     }
 
@@ -894,12 +914,9 @@ impl L3Books {
         let Some(book) = self.books.get(usize::from(book)) else {
             return 0;
         };
-        let Some(base) = book.base else {
-            return 0;
-        };
         match side {
-            Side::Bid => book.bids.depth(base, out),
-            Side::Ask => book.asks.depth(base, out),
+            Side::Bid => book.bids.depth(out),
+            Side::Ask => book.asks.depth(out),
         }
     }
 
@@ -934,7 +951,6 @@ impl L3Books {
         };
         state.bids.clear();
         state.asks.clear();
-        state.base = None;
         state.inconsistent = false;
         state.gap = false;
         // Bounded by the table size; start-up/refresh path only.
