@@ -638,7 +638,7 @@ mod tests {
             for action in &actions {
                 match *action {
                     FlowAction::Enter(order_ref, order) => {
-                        exchange.enter(order_ref, order, &mut effects)
+                        exchange.enter(order_ref, order, &mut effects);
                     }
                     FlowAction::Cancel(order_ref, shares) => {
                         assert!(exchange.cancel(order_ref, shares, None, &mut effects));
@@ -688,7 +688,7 @@ mod tests {
                 for action in &actions {
                     match *action {
                         FlowAction::Enter(order_ref, order) => {
-                            exchange.enter(order_ref, order, &mut effects)
+                            exchange.enter(order_ref, order, &mut effects);
                         }
                         FlowAction::Cancel(order_ref, shares) => {
                             exchange.cancel(order_ref, shares, None, &mut effects);

@@ -169,7 +169,7 @@ fn spawn_acceptor(
                     match spawned {
                         Ok(handle) => handles.push(handle),
                         Err(error) => {
-                            tracing::warn!("{thread_name}: cannot start a thread: {error}")
+                            tracing::warn!("{thread_name}: cannot start a thread: {error}");
                         }
                     }
                 }
