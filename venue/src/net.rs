@@ -214,23 +214,26 @@ pub fn spawn_soupbintcp(
         {
             return;
         }
-        read_soupbintcp(stream, conn, &reader_stop, &events);
-        let _ = events.send(Event::TcpClosed { conn });
+        // On a stop the engine ends the session itself (End of Session, then close).
+        if read_soupbintcp(stream, conn, &reader_stop, &events) {
+            let _ = events.send(Event::TcpClosed { conn });
+        }
     })
 }
 
-/// Splits one connection's byte stream into SoupBinTCP packets.
+/// Splits one connection's byte stream into SoupBinTCP packets. Returns true if the
+/// connection ended (EOF, error, undecodable bytes), false if the venue is stopping.
 fn read_soupbintcp(
     mut stream: TcpStream,
     conn: u64,
     stop: &AtomicBool,
     events: &SyncSender<Event>,
-) {
+) -> bool {
     let mut pending: Vec<u8> = Vec::with_capacity(1 << 17);
     let mut chunk = vec![0u8; 1 << 16];
     while !stop.load(Ordering::Relaxed) {
         let len = match stream.read(&mut chunk) {
-            Ok(0) => return,
+            Ok(0) => return true,
             Ok(len) => len,
             Err(error)
                 if matches!(
@@ -242,7 +245,7 @@ fn read_soupbintcp(
             {
                 continue;
             }
-            Err(_) => return,
+            Err(_) => return true,
         };
         let arrival_ns = mono_ns();
         pending.extend_from_slice(chunk.get(..len).unwrap_or_default());
@@ -262,7 +265,7 @@ fn read_soupbintcp(
                         })
                         .is_err()
                     {
-                        return;
+                        return false;
                     }
                 }
                 Ok(None) => break,
@@ -273,12 +276,13 @@ fn read_soupbintcp(
                         bytes: rest.to_vec(),
                         arrival_ns,
                     });
-                    return;
+                    return true;
                 }
             }
         }
         pending.drain(..start);
     }
+    false
 }
 
 /// The admin listener: one JSON request per line, one answer per line.
