@@ -906,3 +906,74 @@ fn admin_errors_and_sigterm_shutdown() {
     }
     assert!(state.end_of_session);
 }
+
+#[test]
+fn retransmission_beyond_the_store_limit_is_refused() {
+    let (_feed, feed_addr) = feed_socket();
+    let mut venue = venue_with(
+        &feed_addr,
+        &[
+            "--flow",
+            "synthetic",
+            "--rate",
+            "50000",
+            "--store-limit-mb",
+            "1",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = venue.admin(&json!({"cmd": "status"}));
+        if status["counters"]["store"]["evicted_chunks"]
+            .as_u64()
+            .unwrap()
+            > 0
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the store never reached its limit: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    venue.admin(&json!({"cmd": "flow", "rate": 0}));
+    let requester = UdpSocket::bind("127.0.0.1:0").unwrap();
+    requester
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut raw = [0u8; 20];
+    let request = |sequence_number| moldudp64::Request {
+        session: moldudp64::Session::new(support::SESSION).unwrap(),
+        sequence_number,
+        message_count: 1,
+    };
+    request(1).encode(&mut raw).unwrap();
+    requester.send_to(&raw, venue.addr("retransmit")).unwrap();
+    let mut buf = [0u8; 2048];
+    assert!(
+        requester.recv_from(&mut buf).is_err(),
+        "a dropped message was answered"
+    );
+    let status = venue.admin(&json!({"cmd": "status"}));
+    assert!(
+        status["counters"]["feed"]["retransmit_refused"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    // What the store still holds is served.
+    let kept = status["counters"]["store"]["first_sequence"]
+        .as_u64()
+        .unwrap();
+    request(kept).encode(&mut raw).unwrap();
+    requester.send_to(&raw, venue.addr("retransmit")).unwrap();
+    let (len, _) = requester
+        .recv_from(&mut buf)
+        .expect("answer from the store");
+    let packet = moldudp64::decode(&buf[..len]).unwrap();
+    assert_eq!(
+        (packet.sequence_number(), packet.message_count()),
+        (kept, 1)
+    );
+}
