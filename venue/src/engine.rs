@@ -910,7 +910,9 @@ impl Engine {
             state.counters.unknown_cancel += 1;
             return;
         }
-        if let Some(live) = state.live.get_mut(token.as_bytes()) {
+        if shares == 0 {
+            state.live.remove(token.as_bytes());
+        } else if let Some(live) = state.live.get_mut(token.as_bytes()) {
             live.side = side;
         }
         self.exchange

@@ -37,6 +37,11 @@ pub const REORDER_MAX_HOLD_NS: u64 = 20_000_000;
 /// Largest UDP payload the packet buffer holds.
 const BUFFER_LEN: usize = 65_507;
 
+/// Smallest packet buffer: a header and one block of the longest ITCH message, so every
+/// message fits a packet of its own.
+const MIN_PACKET_LEN: usize =
+    moldudp64::HEADER_LEN + moldudp64::BLOCK_LENGTH_LEN + itch::MAX_MESSAGE_LEN;
+
 /// Most log lines per kind of refused retransmission request.
 const MAX_REFUSAL_LOGS: u64 = 20;
 
@@ -49,7 +54,8 @@ pub struct FeedConfig {
     pub session: Session,
     /// Heartbeat after this much silence.
     pub heartbeat_ns: u64,
-    /// Largest packet, header included.
+    /// Largest packet, header included (raised to 72 bytes if smaller, so that any ITCH
+    /// message fits).
     pub max_packet_bytes: usize,
     /// Most messages per packet (0: as many as fit).
     pub max_messages: u16,
@@ -333,7 +339,10 @@ impl Feed {
 
     /// Packs what is pending into packets and sends them.
     pub fn flush(&mut self, latency: &mut Latency) {
-        let max_len = self.config.max_packet_bytes.clamp(64, BUFFER_LEN);
+        let max_len = self
+            .config
+            .max_packet_bytes
+            .clamp(MIN_PACKET_LEN, BUFFER_LEN);
         let max_messages = match self.config.max_messages {
             0 => moldudp64::MAX_MESSAGE_COUNT,
             limit => limit.min(moldudp64::MAX_MESSAGE_COUNT),
@@ -475,7 +484,10 @@ impl Feed {
         let end = first
             .saturating_add(u64::from(request.message_count))
             .min(self.sent_upto);
-        let max_len = self.config.max_packet_bytes.clamp(64, BUFFER_LEN);
+        let max_len = self
+            .config
+            .max_packet_bytes
+            .clamp(MIN_PACKET_LEN, BUFFER_LEN);
         let mut next = first;
         // Each packet carries at least one message.
         while next < end {
@@ -574,5 +586,97 @@ impl Feed {
     #[must_use]
     pub fn stored(&self, sequence: u64) -> Option<&[u8]> {
         self.store.get(sequence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn feed(max_packet_bytes: usize, max_messages: u16) -> (Feed, UdpSocket) {
+        let receiver = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        receiver
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let config = FeedConfig {
+            dest: Some(receiver.local_addr().expect("addr")),
+            session: Session::new("UNIT01").expect("session"),
+            heartbeat_ns: 1_000_000_000,
+            max_packet_bytes,
+            max_messages,
+            store_limit_bytes: 1 << 24,
+        };
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        (Feed::new(config, socket, 1), receiver)
+    }
+
+    fn delete(reference: u64) -> itch::Message {
+        itch::Message::OrderDelete(itch::OrderDelete {
+            stock_locate: 1,
+            tracking_number: 0,
+            timestamp: 0,
+            order_reference_number: reference,
+        })
+    }
+
+    /// `(first sequence, count, bytes)` of each datagram until the socket is quiet.
+    fn packets(receiver: &UdpSocket) -> Vec<(u64, u16, usize)> {
+        let mut buf = [0u8; 2048];
+        let mut out = Vec::new();
+        while let Ok((len, _)) = receiver.recv_from(&mut buf) {
+            let packet = moldudp64::decode(&buf[..len]).expect("valid packet");
+            out.push((packet.sequence_number(), packet.message_count(), len));
+        }
+        out
+    }
+
+    #[test]
+    fn packets_respect_the_message_and_byte_limits_and_lose_nothing() {
+        for (max_bytes, max_messages) in [(1400, 3), (10, 0), (200, 0)] {
+            let (mut feed, receiver) = feed(max_bytes, max_messages);
+            let mut latency = Latency::new();
+            for reference in 1..=100 {
+                feed.publish(&delete(reference));
+            }
+            feed.flush(&mut latency);
+            let packets = packets(&receiver);
+            let mut next = 1;
+            for &(first, count, len) in &packets {
+                assert_eq!(first, next, "contiguous");
+                assert!(count >= 1);
+                if max_messages > 0 {
+                    assert!(count <= max_messages);
+                }
+                assert!(len <= max_bytes.max(MIN_PACKET_LEN));
+                next += u64::from(count);
+            }
+            assert_eq!(
+                next, 101,
+                "every message sent once ({max_bytes}, {max_messages})"
+            );
+            assert_eq!(feed.next_sequence(), 101);
+            assert!(latency.send_time(100).is_some());
+        }
+    }
+
+    #[test]
+    fn end_of_session_is_sent_once_and_stops_publishing() {
+        let (mut feed, receiver) = feed(1400, 0);
+        let mut latency = Latency::new();
+        feed.publish(&delete(1));
+        feed.end_session(&mut latency);
+        feed.end_session(&mut latency);
+        feed.publish(&delete(2));
+        feed.flush(&mut latency);
+        let mut buf = [0u8; 2048];
+        let mut kinds = Vec::new();
+        while let Ok((len, _)) = receiver.recv_from(&mut buf) {
+            let packet = moldudp64::decode(&buf[..len]).expect("valid");
+            kinds.push((packet.sequence_number(), packet.is_end_of_session()));
+        }
+        assert_eq!(kinds, vec![(1, false), (2, true)]);
+        assert_eq!(feed.next_sequence(), 2);
     }
 }
