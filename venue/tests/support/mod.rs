@@ -171,6 +171,8 @@ pub struct FeedState {
     pub invalid: u64,
     pub wrong_session: u64,
     pub duplicate_messages: u64,
+    /// The venue's next sequence, when known: everything below it is expected.
+    pub expected_next: u64,
 }
 
 impl FeedState {
@@ -207,13 +209,15 @@ impl FeedState {
     }
 
     pub fn missing(&self) -> Vec<u64> {
-        (1..self.next_sequence())
+        (1..self.next_sequence().max(self.expected_next))
             .filter(|sequence| !self.messages.contains_key(sequence))
             .collect()
     }
 
-    /// Fetches missing messages from the retransmission server (bounded rounds).
-    pub fn recover(&mut self, retransmit: SocketAddr) {
+    /// Fetches missing messages, up to `next_sequence` (the venue's, from `status`), from
+    /// the retransmission server (bounded rounds).
+    pub fn recover(&mut self, retransmit: SocketAddr, next_sequence: u64) {
+        self.expected_next = next_sequence;
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind requester");
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
