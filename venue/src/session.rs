@@ -14,7 +14,9 @@
 //! - UFO client data is processed exactly once, in client sequence order: duplicates are
 //!   ignored, a gap drops the rest of the packet and triggers an immediate `H` stating the
 //!   number expected. `Q` resends stored messages with their numbers.
-//! - Heartbeats: `H` after `heartbeat_ns` without outbound traffic to that user. A user
+//! - Heartbeats: `H` after `heartbeat_ns` without outbound traffic to that user, and (UFO)
+//!   within [`ACK_DELAY_NS`] of client data not yet acknowledged, since `H` is the client's
+//!   acknowledgement and a busy stream of `S` packets would otherwise never carry one. A user
 //!   silent for `timeout_ns` is lost, as is one whose TCP connection closes or who logs out:
 //!   the engine then cancels its orders (cancel-on-disconnect).
 //! - Silence (admin `heartbeats` off): nothing at all is sent to participants; messages
@@ -38,6 +40,10 @@ use tickwire_protocol::{
 };
 
 use crate::{book::OrderRef, store::Store};
+
+/// UFO client data is acknowledged (by an `H`) at most this long after it arrived, even while
+/// `S` packets keep the session from being idle.
+pub const ACK_DELAY_NS: u64 = 10_000_000;
 
 /// Largest UFO datagram the venue sends.
 const UFO_MAX_DATAGRAM: usize = 1400;
@@ -184,6 +190,10 @@ pub struct User {
     pub last_sent_ns: u64,
     /// UFO: next client sequence number expected.
     pub next_client_sequence: u64,
+    /// UFO: the next client sequence number last stated to the client (in `A` or `H`).
+    pub acked_client_sequence: u64,
+    /// UFO: when client data first went unacknowledged.
+    pub unacked_since_ns: u64,
     /// Open orders by current token.
     pub live: HashMap<[u8; 14], LiveOrder>,
     /// Every token used by an accepted or rejected Enter/Replace (day-unique).
@@ -312,6 +322,8 @@ impl Participants {
                     last_heard_ns: 0,
                     last_sent_ns: 0,
                     next_client_sequence: 1,
+                    acked_client_sequence: 1,
+                    unacked_since_ns: 0,
                     live: HashMap::new(),
                     tokens_used: HashSet::new(),
                     audit: Vec::new(),
@@ -534,11 +546,12 @@ impl Participants {
         self.write_tcp(conn, len)
     }
 
-    /// A UFO heartbeat for `user` at `peer`.
+    /// A UFO heartbeat for `user` at `peer`; it acknowledges the client's messages.
     fn ufo_heartbeat(&mut self, user: usize, peer: SocketAddr) {
-        let Some(state) = self.users.get(user) else {
+        let Some(state) = self.users.get_mut(user) else {
             return;
         };
+        state.acked_client_sequence = state.next_client_sequence;
         let status = ufo::ServerStatus {
             session: self.session,
             next_sequence_number: state.out.next(),
@@ -670,6 +683,9 @@ impl Participants {
                         gap = true;
                         break;
                     }
+                    if state.acked_client_sequence == state.next_client_sequence {
+                        state.unacked_since_ns = now_ns;
+                    }
                     state.next_client_sequence += 1;
                     events.push(SessionEvent::Message {
                         user,
@@ -738,10 +754,10 @@ impl Participants {
                     request.requested_sequence_number,
                     now_ns,
                 );
-                let next_client = self
-                    .users
-                    .get(user)
-                    .map_or(1, |state| state.next_client_sequence);
+                let next_client = self.users.get_mut(user).map_or(1, |state| {
+                    state.acked_client_sequence = state.next_client_sequence;
+                    state.next_client_sequence
+                });
                 let accepted = ufo::Packet::LoginAccepted(ufo::ServerStatus {
                     session: self.session,
                     next_sequence_number: next,
@@ -909,7 +925,12 @@ impl Participants {
                 }
                 continue;
             }
-            if self.silenced || now_ns.saturating_sub(state.last_sent_ns) < self.config.heartbeat_ns
+            let ack_due = matches!(binding, Binding::Ufo(_))
+                && state.acked_client_sequence < state.next_client_sequence
+                && now_ns.saturating_sub(state.unacked_since_ns) >= ACK_DELAY_NS;
+            if self.silenced
+                || (!ack_due
+                    && now_ns.saturating_sub(state.last_sent_ns) < self.config.heartbeat_ns)
             {
                 continue;
             }
@@ -950,6 +971,12 @@ impl Participants {
                 deadline = deadline
                     .min(user.last_sent_ns + self.config.heartbeat_ns)
                     .min(user.last_heard_ns + self.config.timeout_ns);
+                if matches!(user.binding, Binding::Ufo(_))
+                    && user.acked_client_sequence < user.next_client_sequence
+                    && !self.silenced
+                {
+                    deadline = deadline.min(user.unacked_since_ns + ACK_DELAY_NS);
+                }
             }
         }
         deadline.max(now_ns)

@@ -1001,3 +1001,25 @@ fn retransmission_beyond_the_store_limit_is_refused() {
         (kept, 1)
     );
 }
+
+#[test]
+fn ufo_client_data_is_acknowledged_while_data_flows() {
+    let (_feed, feed_addr) = feed_socket();
+    // Heartbeats far apart: only the acknowledgement rule can produce an H quickly.
+    let venue = venue_with(&feed_addr, &["--heartbeat-ms", "60000"]);
+    let mut client = UfoClient::new(venue.addr("ufo"));
+    client.login("TW0001", "secret", 0).unwrap();
+    client.send(&[
+        bytes(enter("K1", b'B', 1, "ALC", 10_000, 99_999)),
+        bytes(enter("K2", b'B', 1, "ALC", 10_000, 99_999)),
+    ]);
+    let got = client.receive(Duration::from_millis(300));
+    assert_eq!(got.len(), 2);
+    let ack = client.last_heartbeat.expect("an acknowledgement arrived");
+    assert_eq!(ack.next_client_sequence_number, 3);
+    assert_eq!(ack.next_sequence_number, 3);
+    // Nothing new to acknowledge: no further heartbeats.
+    let before = client.heartbeats;
+    client.receive(Duration::from_millis(300));
+    assert_eq!(client.heartbeats, before);
+}
