@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput};
 use orderbook_rs::OrderBook;
-use pricelevel::{Id, OrderUpdate, Price as PeerPrice, Quantity, Side as PeerSide, TimeInForce};
+use pricelevel::{Id, OrderUpdate, Quantity, Side as PeerSide, TimeInForce};
 use tickwire_benches::{BTreeBook, BookOp, book_ops, itch_file, print_ratio};
 use tickwire_dataplane::book::{
     Side,
@@ -28,10 +28,8 @@ fn itch_decode(c: &mut Criterion) {
     group.throughput(Throughput::Elements(count));
     group.bench_function("tickwire", |b| {
         b.iter(|| {
-            for frame in BinaryFileReader::new(black_box(&file)) {
-                if let Ok((_, bytes)) = frame {
-                    let _ = black_box(itch::decode(bytes));
-                }
+            for (_, bytes) in BinaryFileReader::new(black_box(&file)).flatten() {
+                let _ = black_box(itch::decode(bytes));
             }
         });
     });
@@ -211,7 +209,6 @@ fn l3_book(c: &mut Criterion) {
             baseline.best_bid(locate)
         );
     }
-    let _ = PeerPrice::ZERO;
     let mut group = c.benchmark_group("l3_book");
     group.throughput(Throughput::Elements(ops.len() as u64));
     // The engine's books are allocated once and stay warm all session; so are these:

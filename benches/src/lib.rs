@@ -177,13 +177,13 @@ pub fn book_ops() -> Vec<BookOp> {
                     false,
                 );
             }
-            Message::OrderDelete(delete) => {
-                if live.remove(&delete.order_reference_number).is_some() {
-                    ops.push(BookOp::Delete {
-                        locate: delete.stock_locate,
-                        reference: delete.order_reference_number,
-                    });
-                }
+            Message::OrderDelete(delete)
+                if live.remove(&delete.order_reference_number).is_some() =>
+            {
+                ops.push(BookOp::Delete {
+                    locate: delete.stock_locate,
+                    reference: delete.order_reference_number,
+                });
             }
             Message::OrderReplace(replace) => {
                 if let Some((buy, _)) = live.remove(&replace.original_order_reference_number) {

@@ -8,7 +8,8 @@
 //!
 //! Start-up hardening: the process makes itself non-dumpable (a same-user process cannot
 //! ptrace it or read its memory) and locks its memory when `engine.lock_memory` is set.
-//! On SIGINT/SIGTERM the engine trips its kill switch, cancels working orders, waits for
+//! SIGUSR1 trips the kill switch (actor `signal:SIGUSR1`): an emergency stop that works
+//! without the control plane. On SIGINT/SIGTERM the engine trips its kill switch, cancels working orders, waits for
 //! the venue's confirmations (bounded), logs out, and the link thread drains what is left.
 
 use std::{
@@ -24,13 +25,13 @@ use std::{
 use anyhow::Context as _;
 use tickwire_common::{Price, Qty};
 use tickwire_link::abi::{
-    AuditKind, AuditRecord, LATENCY_BUCKETS, RiskReason, StatCounter, Stats,
-    latency_bucket_upper_ns, text_of,
+    AuditKind, AuditRecord, Command, CommandKind, LATENCY_BUCKETS, RiskReason, StatCounter, Stats,
+    fixed_text, latency_bucket_upper_ns, text_of,
 };
 
 use crate::{
     config::DataPlaneConfig,
-    engine::{self, Engine, EngineHandles, EngineReport},
+    engine::{self, ControlMessage, Engine, EngineHandles, EngineReport},
     io::{Io, PacketIo},
     runtime,
 };
@@ -42,6 +43,8 @@ pub struct RunOptions {
     pub config: PathBuf,
     /// Append every audit record as a JSON line here.
     pub audit_log: Option<PathBuf>,
+    /// Write every symbol's book (full depth) here at exit.
+    pub dump_books: Option<PathBuf>,
 }
 
 /// What a run did.
@@ -117,22 +120,42 @@ fn run_engine<I: PacketIo + Send + 'static>(
     let shutdown_timeout_ms = config.engine.shutdown_timeout_ms;
     let engine_thread = thread::Builder::new()
         .name("tw-engine".into())
-        .spawn(move || -> anyhow::Result<EngineReport> {
+        .spawn(move || -> anyhow::Result<(EngineReport, String)> {
             if let Some(core) = core {
                 runtime::pin_to_core(core).map_err(anyhow::Error::msg)?;
             }
             println!("dataplane: ready");
-            Ok(engine.run(stop, shutdown_timeout_ms)?)
+            let report = engine.run(stop, shutdown_timeout_ms)?;
+            Ok((report, engine.books_json()))
         })
         .context("spawning the engine thread")?;
     let mut link = LinkThread::new(handles, options.audit_log.as_ref())?;
+    let operator_kill = runtime::kill_on_sigusr1().context("installing the SIGUSR1 handler")?;
     while !engine_thread.is_finished() {
+        if operator_kill.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            let mut command = Command::new(CommandKind::Kill);
+            command.actor = fixed_text("signal:SIGUSR1");
+            if link
+                .handles
+                .control
+                .push(ControlMessage::Command(command))
+                .is_err()
+            {
+                tracing::error!("control ring full: SIGUSR1 kill not delivered, retrying");
+                operator_kill.store(true, std::sync::atomic::Ordering::Relaxed);
+            } else {
+                tracing::warn!("kill switch requested by SIGUSR1");
+            }
+        }
         link.round()?;
         thread::sleep(Duration::from_millis(1));
     }
-    let report = engine_thread
+    let (report, books) = engine_thread
         .join()
         .map_err(|_| anyhow::anyhow!("the engine thread panicked"))??;
+    if let Some(path) = &options.dump_books {
+        std::fs::write(path, books).with_context(|| format!("writing {}", path.display()))?;
+    }
     // Whatever the engine wrote last.
     link.round()?;
     link.finish()?;
@@ -264,7 +287,12 @@ pub fn histogram_percentile(buckets: &[u64; LATENCY_BUCKETS], quantile: f64) -> 
     for (bucket, count) in buckets.iter().enumerate() {
         seen += count;
         if seen >= rank.max(1) {
-            return Some(latency_bucket_upper_ns(bucket));
+            // The last bucket is open-ended: report its lower bound.
+            return Some(if bucket + 1 == LATENCY_BUCKETS {
+                latency_bucket_upper_ns(bucket - 1)
+            } else {
+                latency_bucket_upper_ns(bucket)
+            });
         }
     }
     None

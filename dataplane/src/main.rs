@@ -110,6 +110,9 @@ enum Command {
         /// Append every audit record to this file as a JSON line.
         #[arg(long)]
         audit_log: Option<PathBuf>,
+        /// Write every symbol's book (full depth, JSON) to this file at exit.
+        #[arg(long)]
+        dump_books: Option<PathBuf>,
     },
     /// Print the version and the provenance of the embedded eBPF object.
     Version,
@@ -265,10 +268,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             stock,
             file,
         } => run_tool(|out| tools::book::run(&format, &file, stock.as_deref(), out)),
-        Command::Run { config, audit_log } => {
+        Command::Run {
+            config,
+            audit_log,
+            dump_books,
+        } => {
             let stop = runtime::stop_on_signals().context("installing signal handlers")?;
             let summary = tickwire_dataplane::daemon::run(
-                &tickwire_dataplane::daemon::RunOptions { config, audit_log },
+                &tickwire_dataplane::daemon::RunOptions {
+                    config,
+                    audit_log,
+                    dump_books,
+                },
                 stop,
             )?;
             println!("dataplane: {}", serde_json::to_string(&summary)?);

@@ -143,6 +143,8 @@ impl Topology {
         for (ns, iface) in [(gw, gw_if), (venue, venue_if)] {
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
             ip(&["-n", ns, "link", "set", iface, "up"])?;
+            // Multicast feeds leave through the link (no default route in these namespaces).
+            ip(&["-n", ns, "route", "add", "224.0.0.0/4", "dev", iface])?;
         }
         Ok(topology)
     }

@@ -30,6 +30,30 @@ pub fn stop_on_signals() -> std::io::Result<&'static AtomicBool> {
     Ok(&STOP)
 }
 
+static OPERATOR_KILL: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_operator_kill(_signal: libc::c_int) {
+    OPERATOR_KILL.store(true, Ordering::Relaxed);
+}
+
+/// Installs a SIGUSR1 handler that sets the returned flag: the operator's emergency stop.
+///
+/// # Errors
+/// If `sigaction` fails.
+pub fn kill_on_sigusr1() -> std::io::Result<&'static AtomicBool> {
+    // SAFETY: as in `stop_on_signals`: the handler only stores to an atomic.
+    let result = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_operator_kill as *const () as libc::sighandler_t;
+        libc::sigemptyset(&raw mut action.sa_mask);
+        libc::sigaction(libc::SIGUSR1, &raw const action, std::ptr::null_mut())
+    };
+    if result != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(&OPERATOR_KILL)
+}
+
 /// Pins the calling thread to `core`.
 ///
 /// # Errors

@@ -488,9 +488,15 @@ impl<I: PacketIo> Engine<I> {
     /// Counters and state at this point.
     #[must_use]
     pub fn report(&self) -> EngineReport {
+        let mut counters = self.core.counters;
+        let feeds = || self.core.feeds.iter().map(|feed| feed.recovery.counters());
+        counters[StatCounter::FeedGaps as usize] = feeds().map(|c| c.gaps).sum();
+        counters[StatCounter::FeedGapsRecovered as usize] = feeds().map(|c| c.gaps_recovered).sum();
+        counters[StatCounter::FeedGapsAbandoned as usize] = feeds().map(|c| c.gaps_abandoned).sum();
+        counters[StatCounter::FeedMalformed as usize] += feeds().map(|c| c.malformed).sum::<u64>();
         EngineReport {
             iterations: self.core.counters[StatCounter::LoopIterations as usize],
-            counters: self.core.counters,
+            counters,
             io: self.io.counters(),
             audit_seq: self.core.audit.last_seq(),
             live_orders: self.core.orders.live_count(),
@@ -501,6 +507,46 @@ impl<I: PacketIo> Engine<I> {
     #[must_use]
     pub fn venue_state(&self) -> SessionState {
         self.core.venue.state()
+    }
+
+    /// Every symbol's book as JSON: `{"BOB":{"bids":[[price,shares],...],"asks":[...]},...}`,
+    /// best first, prices in ITCH `Price(4)` units (start-up and shutdown tooling only:
+    /// allocates).
+    #[must_use]
+    pub fn books_json(&self) -> String {
+        let mut out = String::from("{");
+        let mut levels = vec![(0u32, 0u64); 1 << 16];
+        for (index, symbol) in self.core.symbols.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            let books = &self.core.feeds[symbol.feed].books;
+            out.push('"');
+            out.push_str(tickwire_link::abi::text_of(&symbol.name));
+            out.push_str("\":{");
+            for (position, (name, side)) in [("bids", Side::Bid), ("asks", Side::Ask)]
+                .into_iter()
+                .enumerate()
+            {
+                if position > 0 {
+                    out.push(',');
+                }
+                let count = books.depth(symbol.book, side, &mut levels);
+                out.push('"');
+                out.push_str(name);
+                out.push_str("\":[");
+                for (level, (price, shares)) in levels[..count].iter().enumerate() {
+                    if level > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&format!("[{price},{shares}]"));
+                }
+                out.push(']');
+            }
+            out.push('}');
+        }
+        out.push('}');
+        out
     }
 }
 
@@ -562,14 +608,9 @@ impl Core {
         if progress.gap_open && !feed.gap {
             feed.gap = true;
             feed.books.set_gap(true);
-            self.counters[StatCounter::FeedGaps as usize] += 1;
-        }
-        if progress.recovered {
-            self.counters[StatCounter::FeedGapsRecovered as usize] += 1;
         }
         if progress.abandoned {
             // Messages are lost for good: the books stay marked (stale) for the session.
-            self.counters[StatCounter::FeedGapsAbandoned as usize] += 1;
             feed.gap = true;
             feed.books.set_gap(true);
         } else if feed.gap && !progress.gap_open && feed.recovery.counters().gaps_abandoned == 0 {

@@ -98,8 +98,8 @@ struct Gap {
     /// A sequence number known to exist after the hole (a buffered packet's first, or the
     /// next sequence a heartbeat announced).
     target: u64,
-    /// `expected` when the gap opened: progress past it means the hole was filled.
-    start: u64,
+    /// `expected` at the last request: progress past it refreshes the request budget.
+    progress: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -203,9 +203,13 @@ impl MoldRecovery {
         let next = packet.next_sequence();
         if packet.is_empty() {
             // Heartbeat or end of session: its sequence number is the next one the server
-            // will send; anything before it that we lack is a gap.
-            if first > self.expected && self.gap.is_none() {
-                self.open_gap(first, now_ns, request);
+            // will send; anything before it that we lack is a gap (or extends the open one,
+            // whose hole may end earlier: a lost tail must not be forgotten).
+            if first > self.expected {
+                match &mut self.gap {
+                    None => self.open_gap(first, now_ns, request),
+                    Some(gap) => gap.target = gap.target.max(first),
+                }
             }
         } else if next <= self.expected {
             self.counters.duplicates += 1;
@@ -218,20 +222,22 @@ impl MoldRecovery {
                 self.open_gap(first, now_ns, request);
             }
         }
-        if let Some(gap) = self.gap
-            && self.expected > gap.start
-        {
-            // The hole was filled (or partly: then the rest is a new hole).
-            self.gap = None;
-            self.counters.gaps_recovered += 1;
-            progress.recovered = true;
-            if let Some(head) = self.buffered.first() {
-                // Another loss happened meanwhile: a new gap, requested at once.
-                let target = head.first;
-                self.open_gap(target, now_ns, request);
-            } else if self.expected < gap.target {
-                // A heartbeat announced more than has arrived.
-                self.open_gap(gap.target, now_ns, request);
+        if let Some(gap) = self.gap {
+            if self.buffered.is_empty() && self.expected >= gap.target {
+                self.gap = None;
+                self.counters.gaps_recovered += 1;
+                progress.recovered = true;
+            } else if self.expected > gap.progress {
+                // Part of the hole arrived (answers come in chunks, or another loss happened
+                // meanwhile): the same gap continues with a fresh request budget, and what
+                // is still missing is asked for at once.
+                let hole_end = self.hole_end();
+                if let Some(gap) = &mut self.gap {
+                    gap.requests = 0;
+                    gap.opened_ns = now_ns;
+                    gap.target = gap.target.max(hole_end);
+                }
+                self.send_request(now_ns, request);
             }
         }
         progress.gap_open = self.gap.is_some();
@@ -287,7 +293,7 @@ impl MoldRecovery {
             last_request_ns: now_ns,
             requests: 0,
             target,
-            start: self.expected,
+            progress: self.expected,
         });
         self.send_request(now_ns, request);
     }
@@ -309,6 +315,7 @@ impl MoldRecovery {
         if let Some(gap) = &mut self.gap {
             gap.requests += 1;
             gap.last_request_ns = now_ns;
+            gap.progress = self.expected;
         }
     }
 
@@ -598,6 +605,28 @@ mod tests {
         // The stream continues normally afterwards.
         applied.deliver(&mut recovery, &packet(7, 1), 400);
         assert_eq!(applied.sequences, vec![1, 5, 6, 7]);
+    }
+
+    #[test]
+    fn a_lost_tail_announced_while_a_gap_is_open_is_recovered() {
+        let mut recovery = MoldRecovery::new(config());
+        let mut applied = Applied::default();
+        applied.deliver(&mut recovery, &packet(1, 1), 0);
+        applied.deliver(&mut recovery, &packet(4, 1), 1); // 2..=3 missing: a gap
+        // 5..=6 are lost too; the heartbeat says 7 is next, while the gap is open.
+        let mut heartbeat = [0u8; 20];
+        let len = encode_heartbeat(&mut heartbeat, session(), 7).unwrap();
+        applied.deliver(&mut recovery, &heartbeat[..len], 2);
+        // The first hole is answered; the tail must still be asked for and recovered.
+        applied.deliver(&mut recovery, &packet(2, 2), 3);
+        assert!(recovery.gap_open(), "5..=6 still missing");
+        let last = *applied.requests.last().unwrap();
+        assert_eq!((last.sequence_number, last.message_count), (5, 2));
+        applied.deliver(&mut recovery, &packet(5, 2), 4);
+        assert!(!recovery.gap_open());
+        assert_eq!(applied.sequences, (1..=6).collect::<Vec<_>>());
+        assert_eq!(recovery.counters().gaps, 1, "one gap, recovered once");
+        assert_eq!(recovery.counters().gaps_recovered, 1);
     }
 
     #[test]
