@@ -31,7 +31,7 @@ use tickwire_link::abi::{
 
 use crate::{
     config::DataPlaneConfig,
-    engine::{self, ControlMessage, Engine, EngineHandles, EngineReport},
+    engine::{self, ControlMessage, Engine, EngineHandles, EngineReport, PositionReport},
     io::{Io, PacketIo},
     runtime,
 };
@@ -76,6 +76,8 @@ pub struct RunSummary {
     pub feed_gaps_recovered: u64,
     /// Feed packets dropped as malformed.
     pub feed_malformed: u64,
+    /// Per symbol: `[symbol, position, realized, unrealized, mark]` (decimal strings).
+    pub positions: Vec<[String; 5]>,
 }
 
 fn harden(lock_memory: bool) {
@@ -120,14 +122,16 @@ fn run_engine<I: PacketIo + Send + 'static>(
     let shutdown_timeout_ms = config.engine.shutdown_timeout_ms;
     let engine_thread = thread::Builder::new()
         .name("tw-engine".into())
-        .spawn(move || -> anyhow::Result<(EngineReport, String)> {
-            if let Some(core) = core {
-                runtime::pin_to_core(core).map_err(anyhow::Error::msg)?;
-            }
-            println!("dataplane: ready");
-            let report = engine.run(stop, shutdown_timeout_ms)?;
-            Ok((report, engine.books_json()))
-        })
+        .spawn(
+            move || -> anyhow::Result<(EngineReport, String, Vec<PositionReport>)> {
+                if let Some(core) = core {
+                    runtime::pin_to_core(core).map_err(anyhow::Error::msg)?;
+                }
+                println!("dataplane: ready");
+                let report = engine.run(stop, shutdown_timeout_ms)?;
+                Ok((report, engine.books_json(), engine.positions()))
+            },
+        )
         .context("spawning the engine thread")?;
     let mut link = LinkThread::new(handles, options.audit_log.as_ref())?;
     let operator_kill = runtime::kill_on_sigusr1().context("installing the SIGUSR1 handler")?;
@@ -150,7 +154,7 @@ fn run_engine<I: PacketIo + Send + 'static>(
         link.round()?;
         thread::sleep(Duration::from_millis(1));
     }
-    let (report, books) = engine_thread
+    let (report, books, positions) = engine_thread
         .join()
         .map_err(|_| anyhow::anyhow!("the engine thread panicked"))??;
     if let Some(path) = &options.dump_books {
@@ -174,6 +178,22 @@ fn run_engine<I: PacketIo + Send + 'static>(
         feed_gaps: counter(StatCounter::FeedGaps),
         feed_gaps_recovered: counter(StatCounter::FeedGapsRecovered),
         feed_malformed: counter(StatCounter::FeedMalformed),
+        positions: positions
+            .iter()
+            .map(|position| {
+                [
+                    text_of(&position.symbol).to_owned(),
+                    Qty::from_raw(position.qty).to_string(),
+                    decimal(position.realized),
+                    decimal(position.unrealized),
+                    if position.mark == i64::MIN {
+                        "none".to_owned()
+                    } else {
+                        decimal(position.mark)
+                    },
+                ]
+            })
+            .collect(),
     })
 }
 

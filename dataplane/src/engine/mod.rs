@@ -170,6 +170,21 @@ struct Pending {
     rx_ns: u64,
 }
 
+/// Position and PnL of one symbol at the end of a run (raw 10^-8 units).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct PositionReport {
+    /// Symbol.
+    pub symbol: [u8; 8],
+    /// Signed position.
+    pub qty: i64,
+    /// Realized PnL (average cost).
+    pub realized: i64,
+    /// Unrealized PnL at `mark`.
+    pub unrealized: i64,
+    /// Mark price (mid or last fill; `i64::MIN` if none).
+    pub mark: i64,
+}
+
 /// What an engine run did.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineReport {
@@ -183,6 +198,29 @@ pub struct EngineReport {
     pub audit_seq: u64,
     /// Orders still live at exit (0 after a clean shutdown).
     pub live_orders: usize,
+}
+
+impl<I: PacketIo> Engine<I> {
+    /// Position and PnL of every symbol.
+    #[must_use]
+    pub fn positions(&self) -> Vec<PositionReport> {
+        self.core
+            .symbols
+            .iter()
+            .enumerate()
+            .filter_map(|(index, symbol)| {
+                // `index` < MAX_SYMBOLS.
+                let position = self.core.orders.position(index as SymbolId)?;
+                Some(PositionReport {
+                    symbol: symbol.name,
+                    qty: position.qty.raw(),
+                    realized: position.realized_pnl(),
+                    unrealized: position.unrealized_pnl(),
+                    mark: position.mark.raw(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Everything but the I/O backend.
