@@ -333,7 +333,7 @@ pub fn run(options: &FakeOptions) -> Result<(), FakeError> {
     let mut done_at: Option<Instant> = None;
     let mut last_replay = None;
     let mut commands: Vec<Command> = Vec::with_capacity(256);
-    say("ready");
+    say(&format!("ready uid={}", effective_uid()));
     loop {
         let mut out = Vec::with_capacity(64);
         let due = if options.rate == 0 {
@@ -481,6 +481,19 @@ impl Engine {
         ));
         Some(record)
     }
+}
+
+/// The effective user id, from `/proc/self/status` (`?` when unreadable).
+fn effective_uid() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Uid:"))
+                .and_then(|uids| uids.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 fn say(line: &str) {

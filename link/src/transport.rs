@@ -210,7 +210,9 @@ impl LinkConfig {
 
     fn iceoryx_config(&self) -> Result<Config, LinkError> {
         self.validate()?;
-        let mut config = Config::global_config().clone();
+        // iceoryx2's defaults, not a system-wide iceoryx2 config file: both sides of the link
+        // must agree, and only this struct says how.
+        let mut config = Config::default();
         if let Some(root) = &self.root_path {
             let mut root = root.clone();
             if !root.ends_with('/') {
