@@ -265,6 +265,8 @@ impl AppState {
         let snapshot = next
             .spec
             .to_snapshot(next.version, &actor.name, next.kill)?;
+        // Keep the canonical form (normalized decimals) of what is published.
+        next.spec = LimitsSpec::from_snapshot(&snapshot);
         let details = serde_json::json!({
             "version": next.version,
             "kill": next.kill,

@@ -240,7 +240,7 @@ pub fn create_token(config_path: &Path, name: &str, role: Role) -> Result<String
         )
         .into());
     }
-    let mut updated = text.clone();
+    let mut updated = text;
     if !updated.ends_with('\n') {
         updated.push('\n');
     }

@@ -144,6 +144,8 @@ impl Default for FakeOptions {
 }
 
 const SYMBOLS: [&str; 2] = ["AAPL", "MSFT"];
+/// 100.00 as a raw price (10^-8).
+const PRICE_100: i64 = 10_000_000_000;
 
 fn now_ns() -> u64 {
     SystemTime::now()
@@ -227,7 +229,7 @@ impl Engine {
         self.scripted += 1;
         let symbol_index = usize::try_from(order % 2).unwrap_or(0);
         let symbol = SYMBOLS[symbol_index];
-        let price = 100_00_000_000 + i64::try_from(order % 50).unwrap_or(0) * 1_000_000;
+        let price = PRICE_100 + i64::try_from(order % 50).unwrap_or(0) * 1_000_000;
         let qty = 100 * 100_000_000;
         let kind = match (step, self.kill) {
             (0, false) => AuditKind::OrderIntent,
@@ -238,7 +240,7 @@ impl Engine {
             _ => AuditKind::VenueSession,
         };
         let mut record = self.record(kind);
-        record.side = if order % 2 == 0 { b'B' } else { b'S' };
+        record.side = if order.is_multiple_of(2) { b'B' } else { b'S' };
         record.strategy = u8::try_from(order % 4).unwrap_or(0);
         record.symbol = fixed_text::<8>(symbol);
         record.symbol.iter_mut().for_each(|byte| {
@@ -288,9 +290,9 @@ impl Engine {
             field[..symbol.len()].copy_from_slice(symbol.as_bytes());
             stats.tops[index] = TopRecord {
                 symbol: field,
-                bid_price: 100_00_000_000,
+                bid_price: PRICE_100,
                 bid_qty: 500 * 100_000_000,
-                ask_price: 100_01_000_000,
+                ask_price: PRICE_100 + 1_000_000,
                 ask_qty: 300 * 100_000_000,
                 stale: 0,
                 pad: 0,
@@ -298,7 +300,7 @@ impl Engine {
             stats.positions[index] = PositionRecord {
                 symbol: field,
                 qty: self.positions[index],
-                avg_price: 100_00_000_000,
+                avg_price: PRICE_100,
                 realized_pnl: 12 * 100_000_000,
                 unrealized_pnl: -3 * 100_000_000,
                 open_orders: 1,
@@ -500,6 +502,55 @@ fn say(line: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed stdout (the test stopped reading) must not stop the data plane.
     let _ignored = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+}
+
+fn parse(options: &mut FakeOptions, mut args: impl Iterator<Item = String>) -> Result<(), String> {
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = || {
+            value
+                .parse::<u64>()
+                .map_err(|error| format!("{flag}: {error}"))
+        };
+        let size = || {
+            value
+                .parse::<usize>()
+                .map_err(|error| format!("{flag}: {error}"))
+        };
+        match flag.as_str() {
+            "--prefix" => options.link.service_prefix.clone_from(&value),
+            "--root" => options.link.root_path = Some(value.clone()),
+            "--file-prefix" => options.link.file_prefix = Some(value.clone()),
+            "--buffer" => options.link.audit_buffer = size()?,
+            "--ring" => options.ring = size()?,
+            "--count" => options.count = number()?,
+            "--rate" => options.rate = number()?,
+            "--start-seq" => options.start_seq = number()?,
+            "--stats-ms" => options.stats_period = Duration::from_millis(number()?),
+            "--linger-ms" => options.linger = Some(Duration::from_millis(number()?)),
+            "--log" => options.log = Some(value.clone().into()),
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(())
+}
+
+/// The command-line entry point of the scripted data plane binaries: parses the flags
+/// (`--prefix P --root DIR --file-prefix F --buffer N --ring N --count N --rate N
+/// --start-seq N --stats-ms N --linger-ms N --log FILE`) and runs.
+pub fn main_with_args(args: impl Iterator<Item = String>) -> std::process::ExitCode {
+    let mut options = FakeOptions::default();
+    if let Err(error) = parse(&mut options, args) {
+        eprintln!("fake data plane: {error}");
+        return std::process::ExitCode::from(2);
+    }
+    match run(&options) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("fake data plane: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// Errors of the scripted data plane.
