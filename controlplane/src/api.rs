@@ -146,9 +146,12 @@ impl AppState {
                 ts_ns: row.ts_ns,
             },
             None => {
+                let canonical = initial
+                    .to_snapshot(1, "config", false)
+                    .map(|snapshot| LimitsSpec::from_snapshot(&snapshot))?;
                 let current = CurrentLimits {
                     version: 1,
-                    spec: initial.clone(),
+                    spec: canonical,
                     kill: false,
                     actor: "config".to_owned(),
                     ts_ns: now_ns(),
