@@ -102,7 +102,15 @@ fn records(count: u64) -> Vec<AuditRecord> {
                 2 => AuditKind::VenueAccepted,
                 _ => AuditKind::VenueExecuted,
             };
-            record(seq, kind, if seq % 2 == 0 { "AAPL" } else { "MSFT" })
+            record(
+                seq,
+                kind,
+                if seq.is_multiple_of(2) {
+                    "AAPL"
+                } else {
+                    "MSFT"
+                },
+            )
         })
         .collect()
 }
@@ -806,6 +814,24 @@ async fn the_openapi_document_validates_and_lists_every_route() {
                     .as_ref()
                     .is_some_and(|responses| responses.contains_key("401"))
             );
+        }
+    }
+    // And every documented operation is a route of the table (hence of the auth matrix).
+    for (path, item) in paths {
+        for (method, operation) in [
+            (Method::GET, &item.get),
+            (Method::PUT, &item.put),
+            (Method::POST, &item.post),
+            (Method::DELETE, &item.delete),
+        ] {
+            if operation.is_some() {
+                assert!(
+                    ROUTES
+                        .iter()
+                        .any(|route| route.method == method && route.path == path),
+                    "{method} {path} is documented but not in ROUTES"
+                );
+            }
         }
     }
     // Every schema reference resolves.

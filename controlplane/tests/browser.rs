@@ -36,7 +36,11 @@ impl Drop for Driver {
 
 /// A data-plane peer on a thread: acknowledges kill commands with audit records and
 /// statistics, and reports the commands it got.
-fn peer(link: LinkConfig, stop: Arc<AtomicBool>, commands: mpsc::Sender<Command>) -> std::thread::JoinHandle<()> {
+fn peer(
+    link: LinkConfig,
+    stop: Arc<AtomicBool>,
+    commands: mpsc::Sender<Command>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut dataplane = DataPlaneLink::open(&link, 1_000).expect("data-plane link");
         let mut seq = 0u64;
@@ -71,7 +75,9 @@ fn peer(link: LinkConfig, stop: Arc<AtomicBool>, commands: mpsc::Sender<Command>
         let mut last_stats = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             let mut received = Vec::new();
-            dataplane.poll_commands(|command| received.push(*command)).expect("commands");
+            dataplane
+                .poll_commands(|command| received.push(*command))
+                .expect("commands");
             for command in received {
                 if CommandKind::from_raw(command.kind) == Some(CommandKind::Kill) {
                     killed = true;
@@ -110,8 +116,13 @@ async fn text_of_element(client: &fantoccini::Client, id: &str) -> String {
 async fn kill_from_the_web_page_reaches_the_data_plane() {
     let required = std::env::var("TICKWIRE_REQUIRE_BROWSER").is_ok_and(|value| value == "1");
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        assert!(!required, "TICKWIRE_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing");
-        eprintln!("SKIPPED: {CHROMIUM} or {CHROMEDRIVER} missing (apt-get install chromium chromium-driver)");
+        assert!(
+            !required,
+            "TICKWIRE_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing"
+        );
+        eprintln!(
+            "SKIPPED: {CHROMIUM} or {CHROMEDRIVER} missing (apt-get install chromium chromium-driver)"
+        );
         return;
     }
     let scratch = Scratch::new("browser");
@@ -129,7 +140,9 @@ async fn kill_from_the_web_page_reaches_the_data_plane() {
     let (commands_tx, commands) = mpsc::channel();
     let peer = peer(link, Arc::clone(&stop), commands_tx);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("address");
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(tickwire_controlplane::serve(config, listener, async move {
@@ -170,8 +183,11 @@ async fn kill_from_the_web_page_reaches_the_data_plane() {
         .await
         .expect("webdriver session");
 
-    let result = async {
-        client.goto(&format!("http://{address}/")).await.expect("page");
+    async {
+        client
+            .goto(&format!("http://{address}/"))
+            .await
+            .expect("page");
         client
             .find(Locator::Id("token"))
             .await
@@ -179,10 +195,19 @@ async fn kill_from_the_web_page_reaches_the_data_plane() {
             .send_keys(&tokens.trader)
             .await
             .expect("type token");
-        client.find(Locator::Id("connect")).await.expect("connect").click().await.expect("click");
+        client
+            .find(Locator::Id("connect"))
+            .await
+            .expect("connect")
+            .click()
+            .await
+            .expect("click");
         let deadline = Instant::now() + Duration::from_secs(30);
         while text_of_element(&client, "kill-state").await != "trading" {
-            assert!(Instant::now() < deadline, "the page never showed the live status");
+            assert!(
+                Instant::now() < deadline,
+                "the page never showed the live status"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         client
@@ -192,12 +217,19 @@ async fn kill_from_the_web_page_reaches_the_data_plane() {
             .send_keys("browser kill")
             .await
             .expect("type reason");
-        client.find(Locator::Id("kill")).await.expect("kill").click().await.expect("click");
-
-        let command = tokio::task::spawn_blocking(move || commands.recv_timeout(Duration::from_secs(30)))
+        client
+            .find(Locator::Id("kill"))
             .await
-            .expect("join")
-            .expect("the kill command reached the data plane");
+            .expect("kill")
+            .click()
+            .await
+            .expect("click");
+
+        let command =
+            tokio::task::spawn_blocking(move || commands.recv_timeout(Duration::from_secs(30)))
+                .await
+                .expect("join")
+                .expect("the kill command reached the data plane");
         assert_eq!(CommandKind::from_raw(command.kind), Some(CommandKind::Kill));
         assert_eq!(text_of(&command.actor), "tom");
         assert_eq!(text_of(&command.reason_text), "browser kill");
@@ -215,5 +247,4 @@ async fn kill_from_the_web_page_reaches_the_data_plane() {
     server.await.expect("server task").expect("server");
     stop.store(true, Ordering::Relaxed);
     peer.join().expect("peer");
-    result
 }

@@ -12,20 +12,42 @@ use std::time::Duration;
 
 use support::Tokens;
 use support::pg::Postgres;
-use support::process::{ChildGuard, Scratch, WAIT, controlplane_bin, fake_bin, free_port, http, wait_until};
+use support::process::{
+    ChildGuard, Scratch, WAIT, controlplane_bin, fake_bin, free_port, http, wait_until,
+};
 use tickwire_controlplane::config::EXAMPLE;
 use tickwire_controlplane::storage::{AuditFilter, AuditRow, Storage};
 use tickwire_link::abi::{AuditKind, text_of};
 use tickwire_link::fake::read_log;
 
-fn write_config(scratch: &Scratch, storage_url: &str, tokens: &Tokens, port: u16) -> std::path::PathBuf {
+fn write_config(
+    scratch: &Scratch,
+    storage_url: &str,
+    tokens: &Tokens,
+    port: u16,
+) -> std::path::PathBuf {
     let mut text = EXAMPLE
-        .replace("listen = \"127.0.0.1:8080\"", &format!("listen = \"127.0.0.1:{port}\""))
+        .replace(
+            "listen = \"127.0.0.1:8080\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        )
         .replace("shutdown_grace_s = 5", "shutdown_grace_s = 2")
-        .replace("url = \"sqlite:/var/lib/tickwire/audit.db\"", &format!("url = \"{storage_url}\""))
-        .replace("service_prefix = \"tickwire\"", &format!("service_prefix = \"{}\"", scratch.tag))
-        .replace("# root_path = \"/run/tickwire/iceoryx2/\"", &format!("root_path = \"{}\"", scratch.iceoryx_root()))
-        .replace("# file_prefix = \"iox2_\"", &format!("file_prefix = \"{}\"", scratch.file_prefix()));
+        .replace(
+            "url = \"sqlite:/var/lib/tickwire/audit.db\"",
+            &format!("url = \"{storage_url}\""),
+        )
+        .replace(
+            "service_prefix = \"tickwire\"",
+            &format!("service_prefix = \"{}\"", scratch.tag),
+        )
+        .replace(
+            "# root_path = \"/run/tickwire/iceoryx2/\"",
+            &format!("root_path = \"{}\"", scratch.iceoryx_root()),
+        )
+        .replace(
+            "# file_prefix = \"iox2_\"",
+            &format!("file_prefix = \"{}\"", scratch.file_prefix()),
+        );
     for entry in tokens.entries() {
         text.push_str(&format!(
             "\n[[auth.tokens]]\nname = \"{}\"\nrole = \"{}\"\nsha256 = \"{}\"\n",
@@ -48,7 +70,11 @@ fn start_controlplane(name: &str, config: &Path, port: u16) -> ControlPlane {
     let mut process = ChildGuard::spawn(
         name,
         &controlplane_bin(),
-        &["run".to_owned(), "--config".to_owned(), config.display().to_string()],
+        &[
+            "run".to_owned(),
+            "--config".to_owned(),
+            config.display().to_string(),
+        ],
     );
     process.wait_line("listening on", WAIT);
     ControlPlane {
@@ -59,7 +85,9 @@ fn start_controlplane(name: &str, config: &Path, port: u16) -> ControlPlane {
 
 fn status(address: &str, token: &str) -> Option<serde_json::Value> {
     let (code, body) = http(address, "GET", "/api/status", Some(token), None).ok()?;
-    (code == 200).then(|| serde_json::from_str(&body).ok()).flatten()
+    (code == 200)
+        .then(|| serde_json::from_str(&body).ok())
+        .flatten()
 }
 
 fn stored_seq(address: &str, token: &str) -> u64 {
@@ -75,9 +103,19 @@ async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratc
     let log = scratch.path("fake.log");
     let mut fake_args = scratch.fake_link_args();
     fake_args.extend(
-        ["--count", "40000", "--rate", "8000", "--ring", "200000", "--stats-ms", "100", "--log"]
-            .iter()
-            .map(|arg| (*arg).to_owned()),
+        [
+            "--count",
+            "40000",
+            "--rate",
+            "8000",
+            "--ring",
+            "200000",
+            "--stats-ms",
+            "100",
+            "--log",
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned()),
     );
     fake_args.push(log.display().to_string());
     let mut fake = ChildGuard::spawn("fake", &fake_bin(), &fake_args);
@@ -88,7 +126,9 @@ async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratc
     // The start-up limits (version 1, from the configuration) reach the data plane.
     let first = fake.wait_line("limits version=", WAIT);
     assert!(first.starts_with("limits version=1 "), "{first}");
-    wait_until("4000 records stored", WAIT, || stored_seq(&address, &tokens.viewer) >= 4_000);
+    wait_until("4000 records stored", WAIT, || {
+        stored_seq(&address, &tokens.viewer) >= 4_000
+    });
 
     // A limit changed through REST.
     let mut global = serde_json::json!({
@@ -96,27 +136,53 @@ async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratc
         "daily_loss_limit": "50000", "max_data_age_ms": 1000, "collar_bps": 500,
         "orders_per_second": 100, "order_burst": 20
     });
-    let (code, body) = http(&address, "PUT", "/api/limits/global", Some(&tokens.trader), Some(&global))
-        .expect("request");
+    let (code, body) = http(
+        &address,
+        "PUT",
+        "/api/limits/global",
+        Some(&tokens.trader),
+        Some(&global),
+    )
+    .expect("request");
     assert_eq!(code, 403, "traders may not change limits: {body}");
-    let (code, body) = http(&address, "PUT", "/api/limits/global", Some(&tokens.risk_admin), Some(&global))
-        .expect("request");
+    let (code, body) = http(
+        &address,
+        "PUT",
+        "/api/limits/global",
+        Some(&tokens.risk_admin),
+        Some(&global),
+    )
+    .expect("request");
     assert_eq!(code, 200, "{body}");
     let change: serde_json::Value = serde_json::from_str(&body).expect("json");
     let version = change["version"].as_u64().expect("version");
     let applied = fake.wait_line(&format!("limits version={version} "), WAIT);
-    assert!(applied.contains("actor=rita") && applied.contains("max_order_qty=7700000000"), "{applied}");
+    assert!(
+        applied.contains("actor=rita") && applied.contains("max_order_qty=7700000000"),
+        "{applied}"
+    );
     global["max_order_qty"] = serde_json::json!("-1");
-    let (code, body) = http(&address, "PUT", "/api/limits/global", Some(&tokens.risk_admin), Some(&global))
-        .expect("request");
+    let (code, body) = http(
+        &address,
+        "PUT",
+        "/api/limits/global",
+        Some(&tokens.risk_admin),
+        Some(&global),
+    )
+    .expect("request");
     assert_eq!(code, 422, "{body}");
     assert!(body.contains("global.max_order_qty"), "{body}");
 
     // kill -9 in the middle of the stream, then a restart.
-    wait_until("12000 records stored", WAIT, || stored_seq(&address, &tokens.viewer) >= 12_000);
+    wait_until("12000 records stored", WAIT, || {
+        stored_seq(&address, &tokens.viewer) >= 12_000
+    });
     controlplane.process.kill9();
     let at_crash = read_log(&log).expect("log").len();
-    assert!(at_crash < 40_000, "the crash came mid-stream ({at_crash} published)");
+    assert!(
+        at_crash < 40_000,
+        "the crash came mid-stream ({at_crash} published)"
+    );
     std::thread::sleep(Duration::from_millis(500));
     let mut controlplane = start_controlplane("cp-2", &config, port);
 
@@ -131,7 +197,10 @@ async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratc
     .expect("request");
     assert_eq!(code, 202, "{body}");
     let line = fake.wait_line("command kind=kill_switch_on", WAIT);
-    assert!(line.contains("actor=tom") && line.contains("reason=end_of_test"), "{line}");
+    assert!(
+        line.contains("actor=tom") && line.contains("reason=end_of_test"),
+        "{line}"
+    );
     wait_until("the kill switch in the status", WAIT, || {
         status(&address, &tokens.viewer).is_some_and(|status| status["kill_switch"] == true)
     });
@@ -140,7 +209,9 @@ async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratc
     // Every record the data plane published is stored.
     let published = read_log(&log).expect("log");
     let last = published.last().expect("records").seq;
-    wait_until("everything stored", WAIT, || stored_seq(&address, &tokens.viewer) >= last);
+    wait_until("everything stored", WAIT, || {
+        stored_seq(&address, &tokens.viewer) >= last
+    });
     let exit = controlplane.process.terminate(WAIT);
     assert!(exit.success(), "graceful shutdown: {exit}");
 
@@ -152,16 +223,26 @@ async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratc
         })
         .await
         .expect("rows");
-    assert_eq!(rows.len(), published.len(), "row count equals what was published");
+    assert_eq!(
+        rows.len(),
+        published.len(),
+        "row count equals what was published"
+    );
     for (row, record) in rows.iter().zip(&published) {
-        assert_eq!(*row, AuditRow::from_record(record), "row {} content", record.seq);
+        assert_eq!(
+            *row,
+            AuditRow::from_record(record),
+            "row {} content",
+            record.seq
+        );
     }
 
     // The orders after the limit change carry its version; none after the kill.
     let limits_ack = published
         .iter()
         .position(|record| {
-            record.audit_kind() == Some(AuditKind::LimitsApplied) && record.limits_version == version
+            record.audit_kind() == Some(AuditKind::LimitsApplied)
+                && record.limits_version == version
         })
         .expect("limits acknowledged");
     assert_eq!(text_of(&published[limits_ack].actor), "rita");
@@ -176,17 +257,26 @@ async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratc
         .expect("kill acknowledged");
     assert_eq!(text_of(&published[kill].actor), "tom");
     assert!(
-        !published[kill..].iter().any(|record| record.audit_kind() == Some(AuditKind::OrderIntent)),
+        !published[kill..]
+            .iter()
+            .any(|record| record.audit_kind() == Some(AuditKind::OrderIntent)),
         "no order intent after the kill"
     );
-    assert!(published[kill..].iter().any(|record| record.audit_kind() == Some(AuditKind::RiskReject)));
+    assert!(
+        published[kill..]
+            .iter()
+            .any(|record| record.audit_kind() == Some(AuditKind::RiskReject))
+    );
 
     let mutations = storage.mutations(0, 100).await.expect("mutations");
     let actions: Vec<(&str, &str)> = mutations
         .iter()
         .map(|row| (row.action.as_str(), row.actor.as_str()))
         .collect();
-    assert!(actions.contains(&("limits_global_put", "rita")), "{actions:?}");
+    assert!(
+        actions.contains(&("limits_global_put", "rita")),
+        "{actions:?}"
+    );
     assert!(actions.contains(&("kill", "tom")), "{actions:?}");
     storage.close().await;
 }
@@ -239,11 +329,17 @@ fn cli_prints_the_example_and_creates_tokens_shown_once() {
     let config = scratch.path("cp.toml");
     std::fs::write(&config, EXAMPLE).expect("config");
     let output = std::process::Command::new(controlplane_bin())
-        .args(["token", "create", "--role", "trader", "--name", "dana", "--config"])
+        .args([
+            "token", "create", "--role", "trader", "--name", "dana", "--config",
+        ])
         .arg(&config)
         .output()
         .expect("token create");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     assert!(token.starts_with("tw_") && token.len() == 67, "{token}");
     let text = std::fs::read_to_string(&config).expect("config");

@@ -20,7 +20,11 @@ fn record(seq: u64) -> AuditRecord {
     let mut record = AuditRecord::new(kind);
     record.seq = seq;
     record.ts_ns = 1_700_000_000_000_000_000 + seq;
-    record.symbol = *if seq % 2 == 0 { b"AAPL    " } else { b"MSFT    " };
+    record.symbol = *if seq.is_multiple_of(2) {
+        b"AAPL    "
+    } else {
+        b"MSFT    "
+    };
     record.token = fixed_text(&format!("T{:013}", seq.div_ceil(3)));
     record.side = b'S';
     record.strategy = 3;
@@ -38,10 +42,22 @@ fn record(seq: u64) -> AuditRecord {
 async fn exercise(storage: &Storage) {
     assert_eq!(storage.last_seq().await.expect("last"), 0);
     let records: Vec<AuditRecord> = (1..=2_600).map(record).collect();
-    // More than one statement per transaction (500 rows each).
-    assert_eq!(storage.insert_audit(&records[..1_200]).await.expect("insert"), 1_200);
+    // More than one statement per transaction (1000 rows each).
+    assert_eq!(
+        storage
+            .insert_audit(&records[..1_200])
+            .await
+            .expect("insert"),
+        1_200
+    );
     // A replay overlapping what is stored inserts only the new rows.
-    assert_eq!(storage.insert_audit(&records[1_000..]).await.expect("insert"), 1_400);
+    assert_eq!(
+        storage
+            .insert_audit(&records[1_000..])
+            .await
+            .expect("insert"),
+        1_400
+    );
     assert_eq!(storage.insert_audit(&records).await.expect("insert"), 0);
     assert_eq!(storage.audit_count().await.expect("count"), 2_600);
     assert_eq!(storage.last_seq().await.expect("last"), 2_600);
@@ -137,7 +153,15 @@ async fn exercise(storage: &Storage) {
             .await
             .expect("limits");
     }
-    assert_eq!(storage.latest_limits().await.expect("limits").expect("row").version, 2);
+    assert_eq!(
+        storage
+            .latest_limits()
+            .await
+            .expect("limits")
+            .expect("row")
+            .version,
+        2
+    );
     let duplicate = LimitsRow {
         version: 2,
         ts_ns: 0,
@@ -145,7 +169,10 @@ async fn exercise(storage: &Storage) {
         kill: 0,
         spec: String::new(),
     };
-    assert!(storage.insert_limits(&duplicate).await.is_err(), "versions are unique");
+    assert!(
+        storage.insert_limits(&duplicate).await.is_err(),
+        "versions are unique"
+    );
 }
 
 #[tokio::test]
@@ -189,15 +216,23 @@ async fn the_api_on_postgres() {
         return;
     };
     let app = TestApp::with_url(&postgres.url).await;
-    app.feed(LinkEvent::Audit((1..=30).map(record).collect())).await;
+    app.feed(LinkEvent::Audit((1..=30).map(record).collect()))
+        .await;
     let viewer = app.tokens.viewer.clone();
     let (status, page) = app
-        .call(Method::GET, "/api/audit?symbol=AAPL&limit=5&order=desc", Some(&viewer), None)
+        .call(
+            Method::GET,
+            "/api/audit?symbol=AAPL&limit=5&order=desc",
+            Some(&viewer),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["items"][0]["seq"], 30);
     assert_eq!(page["next_before_seq"], 22);
-    let (status, orders) = app.call(Method::GET, "/api/orders", Some(&viewer), None).await;
+    let (status, orders) = app
+        .call(Method::GET, "/api/orders", Some(&viewer), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{orders}");
     assert_eq!(orders["items"].as_array().expect("items").len(), 10);
     let (status, change) = app
@@ -209,7 +244,9 @@ async fn the_api_on_postgres() {
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{change}");
-    let (_, status) = app.call(Method::GET, "/api/status", Some(&viewer), None).await;
+    let (_, status) = app
+        .call(Method::GET, "/api/status", Some(&viewer), None)
+        .await;
     assert_eq!(status["storage"], "postgres");
     assert_eq!(status["audit_seq_stored"], 30);
     app.storage.close().await;

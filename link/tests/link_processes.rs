@@ -276,3 +276,34 @@ fn both_sides_as_the_unprivileged_user_nobody() {
     }
     replay_after_a_control_plane_restart(AsUser::Nobody);
 }
+
+#[test]
+fn a_restarted_data_plane_is_picked_up_without_restarting_the_control_plane() {
+    let scratch = Scratch::new("dp-restart");
+    let (link, mut collector) = Collector::spawn(&scratch, 0);
+    link.publish_limits(&limits(3, 5)).expect("limits");
+    let mut fake = ChildGuard::spawn(
+        "fake-1",
+        &fake_bin(),
+        &fake_args(&scratch, &["--count", "1000"]),
+        AsUser::Me,
+    );
+    fake.wait_line("done", WAIT);
+    // 1000 scripted + the LimitsApplied acknowledgement.
+    collector.wait_for_seq(1_001);
+    fake.kill9();
+    // The new process resumes the sequence (the engine must) and gets the limits again.
+    let mut fake = ChildGuard::spawn(
+        "fake-2",
+        &fake_bin(),
+        &fake_args(&scratch, &["--count", "500", "--start-seq", "1002"]),
+        AsUser::Me,
+    );
+    let applied = fake.wait_line("limits ", WAIT);
+    assert!(applied.contains("version=3"), "{applied}");
+    fake.wait_line("done", WAIT);
+    collector.wait_for_seq(1_502);
+    assert_contiguous(&collector.records, 1);
+    assert!(collector.gaps.is_empty());
+    link.shutdown();
+}

@@ -82,6 +82,9 @@ impl Tokens {
     }
 }
 
+/// The link's event sink, as the link thread holds it.
+pub type Sink = Box<dyn FnMut(LinkEvent) + Send>;
+
 /// An app over a real storage with a recording downlink and a live writer.
 pub struct TestApp {
     pub router: Router,
@@ -90,7 +93,7 @@ pub struct TestApp {
     pub tokens: Tokens,
     pub storage: Storage,
     /// Feeds link events as the link thread would (blocking: call from a blocking task).
-    pub sink: Arc<Mutex<Box<dyn FnMut(LinkEvent) + Send>>>,
+    pub sink: Arc<Mutex<Sink>>,
     pub writer: mpsc::Sender<WriterMessage>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -132,7 +135,7 @@ impl TestApp {
                 delay: std::time::Duration::from_millis(5),
             },
         ));
-        let sink: Box<dyn FnMut(LinkEvent) + Send> = Box::new(link_sink(writer.clone(), live));
+        let sink: Sink = Box::new(link_sink(writer.clone(), live));
         Self {
             router: app(state.clone()),
             state,
