@@ -916,8 +916,8 @@ struct RxState {
     next_seq: u64,
     /// The start-up request has not reached a data plane yet.
     initial: bool,
-    /// A record ahead of `next_seq` arrived since the last request.
-    ahead: bool,
+    /// Highest sequence seen ahead of `next_seq` (a gap until `next_seq` passes it).
+    ahead_seq: u64,
     last_request: Option<PendingRequest>,
     last_progress: Instant,
     /// Highest `audit_seq` announced by statistics, and when.
@@ -929,7 +929,7 @@ impl RxState {
         Self {
             next_seq: last_stored_seq + 1,
             initial: true,
-            ahead: false,
+            ahead_seq: 0,
             last_request: None,
             last_progress: Instant::now(),
             stats_seq: 0,
@@ -939,7 +939,8 @@ impl RxState {
     /// Whether to send a replay request now.
     fn should_request(&self, now: Instant) -> bool {
         let stalled = now.duration_since(self.last_progress) >= STALL;
-        let behind = self.ahead || (self.stats_seq >= self.next_seq && stalled);
+        let behind =
+            self.ahead_seq >= self.next_seq || (self.stats_seq >= self.next_seq && stalled);
         if !self.initial && !behind {
             return false;
         }
@@ -1018,7 +1019,6 @@ impl Receiver {
         );
         if delivered > 0 {
             self.state.initial = false;
-            self.state.ahead = false;
             // Give the replay the whole stall period to show progress.
             self.state.last_progress = now;
         }
@@ -1049,7 +1049,7 @@ impl Receiver {
             } else if seq < self.state.next_seq {
                 status.duplicates.fetch_add(1, Ordering::Relaxed);
             } else {
-                self.state.ahead = true;
+                self.state.ahead_seq = self.state.ahead_seq.max(seq);
                 status.ahead_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -1075,14 +1075,20 @@ impl Receiver {
     fn on_notice<F: FnMut(LinkEvent)>(&mut self, notice: &ReplayNotice, sink: &mut F) {
         let next = self.state.next_seq;
         let status = &self.shared.status;
-        if notice.last_seq + 1 < next {
+        if notice.last_seq == 0 {
+            // A data plane that has published nothing yet: nothing to replay.
+            return;
+        }
+        // Compare with what the request said we had: the notice may be read after replayed
+        // records already moved `next` on (the two services are not ordered).
+        if notice.last_seq < notice.after_seq {
             tracing::error!(
-                control_plane_last = next - 1,
+                control_plane_last = notice.after_seq,
                 data_plane_last = notice.last_seq,
                 "data plane sequence is behind the control plane's: restarted without resuming?"
             );
             sink(LinkEvent::SequenceBehind {
-                control_plane_last: next - 1,
+                control_plane_last: notice.after_seq,
                 data_plane_last: notice.last_seq,
             });
             return;
@@ -1175,8 +1181,11 @@ mod tests {
             delivered: 1,
         });
         state.last_progress = now;
-        state.ahead = true;
+        state.ahead_seq = 15;
         assert!(!state.should_request(now + Duration::from_millis(10)));
         assert!(state.should_request(now + STALL * 2));
+        // Once the replay has passed what was seen ahead, there is nothing to ask for.
+        state.next_seq = 16;
+        assert!(!state.should_request(now + STALL * 2));
     }
 }
