@@ -367,13 +367,17 @@ impl Storage {
             if let Some(value) = &filter.symbol {
                 builder.push(" AND symbol = ").push_bind(value.clone());
             }
-            if !filter.kind_codes.is_empty() {
-                builder.push(" AND kind_code IN (");
-                let mut separated = builder.separated(", ");
-                for code in &filter.kind_codes {
-                    separated.push_bind(*code);
+            // Kind codes are integers of the ABI, written as literals so that the planners
+            // can use the partial indexes (`audit_intents`, `audit_fills`).
+            match filter.kind_codes.as_slice() {
+                [] => {}
+                [code] => {
+                    builder.push(format!(" AND kind_code = {code}"));
                 }
-                builder.push(")");
+                codes => {
+                    let list: Vec<String> = codes.iter().map(ToString::to_string).collect();
+                    builder.push(format!(" AND kind_code IN ({})", list.join(", ")));
+                }
             }
             builder.push(if filter.descending { " ORDER BY seq DESC" } else { " ORDER BY seq" });
             builder.push(" LIMIT ").push_bind(filter.limit);
@@ -391,26 +395,23 @@ impl Storage {
         symbol: Option<&str>,
         limit: i64,
     ) -> Result<Vec<OrderRow>, StorageError> {
-        let venue_first = AuditKind::VenueAccepted as i32;
-        let venue_last = AuditKind::VenueBrokenTrade as i32;
-        let executed = AuditKind::VenueExecuted as i32;
-        let intent = AuditKind::OrderIntent as i32;
+        // Kind codes are literals (constants of the ABI, not input) so that the planners can
+        // use the partial indexes `audit_intents` and `audit_venue_token`.
+        const _: () = assert!(AuditKind::OrderIntent as u16 == 1);
+        const _: () = assert!(AuditKind::VenueAccepted as u16 == 10);
+        const _: () = assert!(AuditKind::VenueExecuted as u16 == 12);
+        const _: () = assert!(AuditKind::VenueBrokenTrade as u16 == 16);
         with_pool!(self, pool => {
             let mut builder = QueryBuilder::new(
                 "SELECT o.seq, o.ts_ns, o.symbol, o.token, o.side, o.price, o.qty, o.strategy, \
-                 o.limits_version, (SELECT v.kind FROM audit v WHERE v.token = o.token AND v.kind_code >= ",
+                 o.limits_version, \
+                 (SELECT v.kind FROM audit v WHERE v.token = o.token \
+                  AND v.kind_code >= 10 AND v.kind_code <= 16 ORDER BY v.seq DESC LIMIT 1) AS status, \
+                 (SELECT CAST(COALESCE(SUM(CASE WHEN f.kind_code = 12 THEN f.qty ELSE 0 END), 0) AS BIGINT) \
+                  FROM audit f WHERE f.token = o.token AND f.kind_code >= 10 AND f.kind_code <= 16) AS filled_qty \
+                 FROM audit o WHERE o.kind_code = 1 AND o.seq > ",
             );
-            builder
-                .push_bind(venue_first)
-                .push(" AND v.kind_code <= ")
-                .push_bind(venue_last)
-                .push(" ORDER BY v.seq DESC LIMIT 1) AS status, \
-                       CAST((SELECT COALESCE(SUM(f.qty), 0) FROM audit f WHERE f.token = o.token AND f.kind_code = ")
-                .push_bind(executed)
-                .push(") AS BIGINT) AS filled_qty FROM audit o WHERE o.kind_code = ")
-                .push_bind(intent)
-                .push(" AND o.seq > ")
-                .push_bind(after_seq);
+            builder.push_bind(after_seq);
             if let Some(symbol) = symbol {
                 builder.push(" AND o.symbol = ").push_bind(symbol.to_owned());
             }

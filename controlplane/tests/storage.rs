@@ -189,6 +189,35 @@ async fn sqlite_storage() {
         .await
         .expect("pragma");
     assert_eq!(mode, "wal");
+    // The partial indexes serve the queries of fills, orders and order status.
+    for (sql, index) in [
+        (
+            "SELECT seq FROM audit WHERE 1 = 1 AND kind_code = 12 ORDER BY seq LIMIT 10",
+            "audit_fills",
+        ),
+        (
+            "SELECT seq FROM audit o WHERE o.kind_code = 1 AND o.seq > 5 ORDER BY o.seq LIMIT 10",
+            "audit_intents",
+        ),
+        (
+            "SELECT kind FROM audit v WHERE v.token = 'T1' AND v.kind_code >= 10 AND v.kind_code <= 16 ORDER BY v.seq DESC LIMIT 1",
+            "audit_venue_token",
+        ),
+        (
+            "SELECT seq FROM audit WHERE symbol = 'AAPL' AND seq > 3 ORDER BY seq LIMIT 5",
+            "audit_symbol_seq",
+        ),
+    ] {
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(pool)
+                .await
+                .expect("plan");
+        assert!(
+            plan.iter().any(|row| row.3.contains(index)),
+            "{sql} does not use {index}: {plan:?}"
+        );
+    }
     storage.close().await;
     // Reopening runs no migration twice and keeps the data.
     let storage = Storage::connect(&url, 1).await.expect("reconnect");

@@ -20,8 +20,12 @@ CREATE TABLE audit (
 ) WITHOUT ROWID;
 CREATE INDEX audit_ts ON audit (ts_ns);
 CREATE INDEX audit_symbol_seq ON audit (symbol, seq);
-CREATE INDEX audit_kind_seq ON audit (kind_code, seq);
-CREATE INDEX audit_token_seq ON audit (token, seq);
+-- Partial indexes: each row updates at most two of them (inserts stay fast).
+-- Orders (intents, kind 1) and fills (executions, kind 12) by sequence.
+CREATE INDEX audit_intents ON audit (seq) WHERE kind_code = 1;
+CREATE INDEX audit_fills ON audit (seq) WHERE kind_code = 12;
+-- Venue events (kinds 10..16) by order token: an order's status and filled quantity.
+CREATE INDEX audit_venue_token ON audit (token, seq) WHERE kind_code >= 10 AND kind_code <= 16;
 
 -- Every mutation made through the API, with its actor (append-only).
 CREATE TABLE mutations (
