@@ -66,10 +66,10 @@ struct ControlPlane {
     address: String,
 }
 
-fn start_controlplane(name: &str, config: &Path, port: u16) -> ControlPlane {
+fn start_controlplane(scratch: &Scratch, name: &str, config: &Path, port: u16) -> ControlPlane {
     let mut process = ChildGuard::spawn(
         name,
-        &controlplane_bin(),
+        &scratch.install(&controlplane_bin()),
         &[
             "run".to_owned(),
             "--config".to_owned(),
@@ -118,10 +118,10 @@ async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratc
         .map(|arg| (*arg).to_owned()),
     );
     fake_args.push(log.display().to_string());
-    let mut fake = ChildGuard::spawn("fake", &fake_bin(), &fake_args);
+    let mut fake = ChildGuard::spawn("fake", &scratch.install(&fake_bin()), &fake_args);
     fake.wait_line("ready", WAIT);
 
-    let mut controlplane = start_controlplane("cp-1", &config, port);
+    let mut controlplane = start_controlplane(scratch, "cp-1", &config, port);
     let address = controlplane.address.clone();
     // The start-up limits (version 1, from the configuration) reach the data plane.
     let first = fake.wait_line("limits version=", WAIT);
@@ -184,7 +184,7 @@ async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratc
         "the crash came mid-stream ({at_crash} published)"
     );
     std::thread::sleep(Duration::from_millis(500));
-    let mut controlplane = start_controlplane("cp-2", &config, port);
+    let mut controlplane = start_controlplane(scratch, "cp-2", &config, port);
 
     // Kill through REST (a trader may) stops order intents.
     let (code, body) = http(

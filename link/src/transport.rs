@@ -31,6 +31,45 @@
 //! measured by the iceoryx2 probe); `send`, `receive` and dropping samples allocate nothing,
 //! and nothing else here allocates per record. That is why only the data plane's link thread,
 //! never its hot loop, may call into this module.
+//!
+//! # Driving [`DataPlaneLink`] from the data plane's link thread
+//!
+//! ```no_run
+//! use tickwire_link::abi::{AuditRecord, Command, LimitsSnapshot};
+//! use tickwire_link::transport::{DataPlaneLink, LinkConfig, LinkError};
+//! # fn next_audit_record() -> Option<AuditRecord> { None }
+//! # fn swap_limits(_: &LimitsSnapshot) {}
+//! # fn enqueue_command(_: &Command) {}
+//! # fn stop_requested() -> bool { true }
+//! # fn main() -> Result<(), LinkError> {
+//! // Created on the link thread itself: the ports are not `Send`.
+//! let mut link = DataPlaneLink::open(&LinkConfig::default(), 1 << 20)?;
+//! while !stop_requested() {
+//!     // 1. Drain the engine's own audit ring (bounded per iteration).
+//!     for _ in 0..4096 {
+//!         let Some(record) = next_audit_record() else { break };
+//!         match link.publish_audit(&record) {
+//!             Ok(_) => {}
+//!             // Retained in the ring: the control plane gets it through a replay.
+//!             Err(LinkError::Ipc { .. }) => {}
+//!             // A sequence that is not previous + 1 is an engine bug.
+//!             Err(error) => return Err(error),
+//!         }
+//!     }
+//!     // 2. Continue a replay the control plane asked for.
+//!     link.pump_replay()?;
+//!     // 3. The newest limits, if any; hand them to the engine (its lock-free swap).
+//!     if let Some(limits) = link.poll_limits()? {
+//!         swap_limits(&limits);
+//!     }
+//!     // 4. Commands (replay requests are handled inside); queue them for the engine, which
+//!     //    acknowledges each with an audit record carrying `actor` and `id` (in `aux`).
+//!     link.poll_commands(|command| enqueue_command(command))?;
+//!     // 5. Once a second: link.publish_stats(&stats)?;
+//!     // 6. Sleep or spin briefly when idle.
+//! }
+//! # Ok(()) }
+//! ```
 
 use core::fmt::Debug;
 use core::time::Duration;

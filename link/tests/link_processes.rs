@@ -202,9 +202,13 @@ fn replay_after_a_control_plane_restart(user: AsUser) {
     let scratch = Scratch::new("restart");
     let log = scratch.path("fake.log");
     let out = scratch.path("sink.out");
+    let (fake_program, sink_program) = match user {
+        AsUser::Nobody => (scratch.install(&fake_bin()), scratch.install(&sink_bin())),
+        AsUser::Me => (fake_bin(), sink_bin()),
+    };
     let mut fake = ChildGuard::spawn(
         "fake",
-        &fake_bin(),
+        &fake_program,
         &fake_args(
             &scratch,
             &[
@@ -230,7 +234,7 @@ fn replay_after_a_control_plane_restart(user: AsUser) {
         args
     };
     let stored = || read_log(&out).expect("sink output");
-    let mut sink = ChildGuard::spawn("sink-1", &sink_bin(), &sink_args, user);
+    let mut sink = ChildGuard::spawn("sink-1", &sink_program, &sink_args, user);
     sink.wait_line("ready", WAIT);
     wait_until("the first sink to store 10000 records", WAIT, || {
         stored().len() >= 10_000
@@ -240,7 +244,7 @@ fn replay_after_a_control_plane_restart(user: AsUser) {
     assert!(after_crash.len() < 60_000, "the crash came mid-stream");
     assert_contiguous(&after_crash, 1);
     std::thread::sleep(Duration::from_millis(300));
-    let mut sink = ChildGuard::spawn("sink-2", &sink_bin(), &sink_args, user);
+    let mut sink = ChildGuard::spawn("sink-2", &sink_program, &sink_args, user);
     let ready = sink.wait_line("ready", WAIT);
     assert_eq!(
         ready,

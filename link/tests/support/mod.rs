@@ -64,6 +64,24 @@ impl Scratch {
         self.dir.path().join(name)
     }
 
+    /// The program to run as `nobody`: when root, a copy inside this world-readable
+    /// directory (the build directory may be under a home `nobody` cannot enter).
+    pub fn install(&self, program: &Path) -> PathBuf {
+        if !is_root() {
+            return program.to_path_buf();
+        }
+        let bin = self.dir.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod bin");
+        let copy = bin.join(program.file_name().expect("file name"));
+        if !copy.exists() {
+            std::fs::copy(program, &copy).expect("copy binary");
+            std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod binary");
+        }
+        copy
+    }
+
     /// The link flags of the helper binaries.
     pub fn link_args(&self) -> Vec<String> {
         vec![
