@@ -852,6 +852,21 @@ async fn the_openapi_document_validates_and_lists_every_route() {
         }
     }
     assert!(value["components"]["securitySchemes"]["bearer"].is_object());
+    // Valid against the JSON Schema of OpenAPI 3.1 documents.
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("data/openapi-3.1.schema.json")).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("the OpenAPI 3.1 schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|error| error.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the document violates the OpenAPI 3.1 schema: {errors:#?}"
+    );
+    let mut broken = value.clone();
+    broken["paths"]["/api/health"]["get"]["responses"] = serde_json::json!("none");
+    assert!(!validator.is_valid(&broken), "the validator does check");
     // The same document as the code generates.
     assert_eq!(value, serde_json::to_value(ApiDoc::openapi()).expect("doc"));
 }
