@@ -153,6 +153,20 @@ fn run_engine<I: PacketIo + Send + 'static>(
     };
     let (mut engine, handles) =
         Engine::resume(config, io, last_seq).context("building the engine")?;
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        });
+    engine.start_tokens_at(engine::session_token_base(unix_ms));
+    let last_venue = audit_log.map_or(Ok(0), last_venue_sequence)?;
+    if last_venue > 0 {
+        tracing::info!(
+            last_venue,
+            "venue session resumes after the audit log's last venue message"
+        );
+        engine.resume_venue_from(last_venue + 1);
+    }
     let core = config.engine.core;
     let shutdown_timeout_ms = config.engine.shutdown_timeout_ms;
     let engine_thread = thread::Builder::new()
@@ -435,6 +449,64 @@ pub fn resume_audit_log(path: &Path) -> anyhow::Result<u64> {
         .with_context(|| format!("audit log {}: bad sequence number", path.display()))
 }
 
+/// The venue sequence number of the last venue message in the audit log (0: none), read
+/// backwards from the end so a day-long log costs only the distance to that record. A
+/// restarted data plane logs in asking for the messages after it.
+///
+/// # Errors
+/// The log cannot be read.
+pub fn last_venue_sequence(path: &Path) -> anyhow::Result<u64> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    const CHUNK: u64 = 64 * 1024;
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => {
+            return Err(error).with_context(|| format!("opening the audit log {}", path.display()));
+        }
+    };
+    let mut end = file.metadata()?.len();
+    // The start of the line that crosses the boundary to the chunk read before.
+    let mut carry: Vec<u8> = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let mut chunk = vec![0u8; usize::try_from(end - start)?];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&carry);
+        let whole_from = if start == 0 {
+            0
+        } else {
+            chunk
+                .iter()
+                .position(|byte| *byte == b'\n')
+                .map_or(chunk.len(), |newline| newline + 1)
+        };
+        for line in chunk[whole_from..].split(|byte| *byte == b'\n').rev() {
+            if let Some(sequence) = venue_sequence(line) {
+                return Ok(sequence);
+            }
+        }
+        chunk.truncate(whole_from);
+        carry = chunk;
+        end = start;
+    }
+    Ok(0)
+}
+
+/// The venue sequence number of an audit line that records a venue message.
+fn venue_sequence(line: &[u8]) -> Option<u64> {
+    const VENUE: &[u8] = b"\"kind\":\"venue_";
+    if !line.windows(VENUE.len()).any(|window| window == VENUE) {
+        return None;
+    }
+    serde_json::from_slice::<serde_json::Value>(line)
+        .ok()?
+        .get("trigger_seq")?
+        .as_u64()
+        .filter(|sequence| *sequence > 0)
+}
+
 fn decimal(raw: i64) -> String {
     Price::from_raw(raw).to_string()
 }
@@ -590,6 +662,33 @@ mod tests {
         std::fs::write(&path, format!("{complete}{}", &torn[..20])).unwrap();
         assert_eq!(resume_audit_log(&path).unwrap(), 3);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), complete);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    fn venue_record(seq: u64, venue_sequence: u64) -> String {
+        let mut record = AuditRecord::new(AuditKind::VenueExecuted);
+        record.seq = seq;
+        record.trigger_seq = venue_sequence;
+        let mut line = String::new();
+        audit_json(&record, &mut line);
+        line.push('\n');
+        line
+    }
+
+    #[test]
+    fn the_venue_session_resumes_after_the_last_venue_message_logged() {
+        let path = scratch("venue");
+        assert_eq!(last_venue_sequence(&path).unwrap(), 0, "no log");
+        let mut text: String = (1..=10).map(record).collect();
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(last_venue_sequence(&path).unwrap(), 0, "no venue record");
+        text.push_str(&venue_record(11, 7));
+        text.push_str(&venue_record(12, 8));
+        // Far more than one read window of other records after the last venue message.
+        text.extend((13..=2000).map(record));
+        std::fs::write(&path, &text).unwrap();
+        assert!(text.len() > 3 * 64 * 1024);
+        assert_eq!(last_venue_sequence(&path).unwrap(), 8);
         std::fs::remove_file(&path).unwrap();
     }
 

@@ -329,6 +329,15 @@ pub struct OrderManager {
 }
 
 impl OrderManager {
+    /// Numbers this session's tokens from `first` on (a restarted data plane must not reuse
+    /// the token numbers of its previous run: venues reject duplicate tokens for the day).
+    /// Only before the first order; later calls are ignored.
+    pub fn start_tokens_at(&mut self, first: u64) {
+        if self.next_token == 1 && self.live == 0 {
+            self.next_token = first.clamp(1, token::HALF_RANGE - 1);
+        }
+    }
+
     /// Allocates slots, tables and positions.
     ///
     /// # Panics
@@ -867,6 +876,27 @@ mod tests {
         let position = om.position(0).unwrap();
         assert_eq!((position.open_buy, position.open_orders), (Qty::ZERO, 0));
         assert_eq!(position.open_notional_scaled(), 0);
+    }
+
+    #[test]
+    fn a_restarted_session_numbers_tokens_after_the_previous_run() {
+        let base = crate::engine::session_token_base(12 * 3_600_000);
+        let mut om = manager();
+        om.start_tokens_at(base);
+        let (id, token) = om.new_order(0, 0, Side::Bid, px("1"), qty(1), 7).unwrap();
+        assert_eq!(token::token_number(&token), Some(base));
+        om.on_accepted(&token, 1).expect("our token is found again");
+        om.start_tokens_at(5);
+        let (_, replacement) = om.replace(id, px("2"), qty(1), 8).unwrap();
+        assert_eq!(
+            token::token_number(&replacement),
+            Some(base + 1),
+            "ignored once orders exist"
+        );
+        // The last start of the day still leaves room for 600M tokens in a token half.
+        let last = crate::engine::session_token_base(86_400_000 - 1);
+        assert!(last + 600_000_000 < token::HALF_RANGE);
+        assert!(last > base);
     }
 
     #[test]

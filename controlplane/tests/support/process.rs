@@ -132,8 +132,13 @@ impl ChildGuard {
         } else {
             Command::new(program)
         };
+        command.args(args);
+        Self::from_command(name, command)
+    }
+
+    /// Starts a prepared command (stdin closed, stdout captured, stderr inherited).
+    pub fn from_command(name: &str, mut command: Command) -> Self {
         command
-            .args(args)
             .env("TICKWIRE_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -183,6 +188,27 @@ impl ChildGuard {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends `signal` (a name for kill(1): `INT`, `TERM`, `USR1`...).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} {}", self.name);
+    }
+
+    /// A bounded wait for the exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} did not exit", self.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL now.

@@ -193,6 +193,15 @@ impl UfoClient {
         self.counters
     }
 
+    /// Continues a server sequence a previous run of the gateway received up to
+    /// `next_server_sequence - 1` (from its audit log): the login asks for what follows, so a
+    /// restart does not take the day's earlier messages for new ones. Before the first login.
+    pub fn resume_from(&mut self, next_server_sequence: u64) {
+        if self.state == SessionState::LoggingIn {
+            self.next_server_sequence = next_server_sequence.max(1);
+        }
+    }
+
     /// Client messages sent and not yet acknowledged.
     #[must_use]
     pub fn unacknowledged(&self) -> u64 {
@@ -223,7 +232,7 @@ impl UfoClient {
         &mut self,
         datagram: &[u8],
         now_ns: u64,
-        mut on_message: impl FnMut(&[u8]),
+        mut on_message: impl FnMut(u64, &[u8]),
     ) -> Result<SessionEvent, UfoError> {
         let packet = match Packet::decode_from_server(datagram) {
             Ok(packet) => packet,
@@ -241,6 +250,13 @@ impl UfoClient {
                 self.session = status.session;
                 self.next_server_sequence = status.next_sequence_number;
                 self.gap_until = None;
+                if status.next_client_sequence_number > self.next_client_sequence {
+                    // The server holds more of this user's messages than this client sent: a
+                    // restarted gateway rejoining the day's session. Numbering goes on from
+                    // where the server is, or the new messages would be taken as duplicates.
+                    self.next_client_sequence = status.next_client_sequence_number;
+                    self.acknowledged = status.next_client_sequence_number;
+                }
                 self.acknowledge(status.next_client_sequence_number);
             }
             Packet::LoginRejected(_) => {
@@ -273,7 +289,7 @@ impl UfoClient {
                         self.counters.duplicates += 1;
                         continue;
                     }
-                    on_message(message);
+                    on_message(sequence, message);
                     self.next_server_sequence = sequence + 1;
                     self.counters.delivered += 1;
                 }
@@ -564,7 +580,9 @@ mod tests {
             control(&mut client, MS).is_none(),
             "no second login before the timeout"
         );
-        let event = client.on_datagram(&accepted(1, 1), 2 * MS, |_| {}).unwrap();
+        let event = client
+            .on_datagram(&accepted(1, 1), 2 * MS, |_, _| {})
+            .unwrap();
         assert!(event.up);
         assert_eq!(client.state(), SessionState::Active);
         client
@@ -592,20 +610,51 @@ mod tests {
         assert_eq!(client.unacknowledged(), 1);
         let mut delivered = Vec::new();
         client
-            .on_datagram(&sequenced(1, &[b"A1", b"A2"]), 4 * MS, |m| {
-                delivered.push(m.to_vec());
+            .on_datagram(&sequenced(1, &[b"A1", b"A2"]), 4 * MS, |sequence, m| {
+                delivered.push((sequence, m.to_vec()));
             })
             .unwrap();
         client
-            .on_datagram(&sequenced(2, &[b"A2", b"A3"]), 5 * MS, |m| {
-                delivered.push(m.to_vec());
+            .on_datagram(&sequenced(2, &[b"A2", b"A3"]), 5 * MS, |sequence, m| {
+                delivered.push((sequence, m.to_vec()));
             })
             .unwrap();
         assert_eq!(
             delivered,
-            vec![b"A1".to_vec(), b"A2".to_vec(), b"A3".to_vec()]
+            vec![
+                (1, b"A1".to_vec()),
+                (2, b"A2".to_vec()),
+                (3, b"A3".to_vec())
+            ]
         );
         assert_eq!(client.counters().duplicates, 1);
+    }
+
+    #[test]
+    fn a_resumed_client_asks_for_the_messages_after_the_previous_run() {
+        let mut client = new_client(64);
+        client.resume_from(42);
+        let login = control(&mut client, 0).unwrap();
+        match Packet::decode_from_client(&login).unwrap() {
+            Packet::LoginRequest(request) => assert_eq!(request.requested_sequence_number, 42),
+            other => panic!("{other:?}"),
+        }
+        // The server already has 140 messages of this user from the previous run.
+        client
+            .on_datagram(&accepted(42, 141), MS, |_, _| {})
+            .unwrap();
+        assert_eq!(client.unacknowledged(), 0);
+        match Packet::decode_from_client(&send(&mut client, b"O-after", 2 * MS)).unwrap() {
+            Packet::ClientData(data) => assert_eq!(data.sequence_number, 141),
+            other => panic!("{other:?}"),
+        }
+        let mut delivered = Vec::new();
+        client
+            .on_datagram(&sequenced(41, &[b"old", b"new"]), 3 * MS, |sequence, m| {
+                delivered.push((sequence, m.to_vec()));
+            })
+            .unwrap();
+        assert_eq!(delivered, vec![(42, b"new".to_vec())]);
     }
 
     #[test]
@@ -613,7 +662,7 @@ mod tests {
         let mut client = logged_in();
         let mut delivered = Vec::new();
         client
-            .on_datagram(&sequenced(3, &[b"late"]), 3 * MS, |m| {
+            .on_datagram(&sequenced(3, &[b"late"]), 3 * MS, |_, m| {
                 delivered.push(m.to_vec());
             })
             .unwrap();
@@ -626,7 +675,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         client
-            .on_datagram(&sequenced(1, &[b"one", b"two", b"late"]), 5 * MS, |m| {
+            .on_datagram(&sequenced(1, &[b"one", b"two", b"late"]), 5 * MS, |_, m| {
                 delivered.push(m.to_vec());
             })
             .unwrap();
@@ -642,7 +691,7 @@ mod tests {
         }
         // The server says it expects client message 2: 2 and 3 are missing.
         client
-            .on_datagram(&heartbeat(1, 2), 10 * MS, |_| {})
+            .on_datagram(&heartbeat(1, 2), 10 * MS, |_, _| {})
             .unwrap();
         assert_eq!(client.unacknowledged(), 2);
         let resend = control(&mut client, 11 * MS).unwrap();
@@ -654,7 +703,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         client
-            .on_datagram(&heartbeat(1, 4), 12 * MS, |_| {})
+            .on_datagram(&heartbeat(1, 4), 12 * MS, |_, _| {})
             .unwrap();
         assert_eq!(client.unacknowledged(), 0);
         assert_eq!(client.counters().resent, 2);
@@ -692,7 +741,7 @@ mod tests {
             Packet::LoginRequest(_)
         ));
         let event = client
-            .on_datagram(&heartbeat(1, 1), 1200 * MS, |_| {})
+            .on_datagram(&heartbeat(1, 1), 1200 * MS, |_, _| {})
             .unwrap();
         assert!(event.up && client.state() == SessionState::Active);
         assert_eq!(client.counters().lost, 1);
@@ -702,7 +751,7 @@ mod tests {
     fn store_full_rejections_and_end_of_session() {
         let mut client = new_client(16);
         control(&mut client, 0).unwrap();
-        client.on_datagram(&accepted(1, 1), MS, |_| {}).unwrap();
+        client.on_datagram(&accepted(1, 1), MS, |_, _| {}).unwrap();
         let mut out = [0u8; 256];
         for _ in 0..16 {
             client.write_message(&mut out, b"order", 2 * MS).unwrap();
@@ -715,15 +764,20 @@ mod tests {
             session: session(),
             next_sequence_number: 1,
         }));
-        assert!(client.on_datagram(&ended, 3 * MS, |_| {}).unwrap().ended);
+        assert!(client.on_datagram(&ended, 3 * MS, |_, _| {}).unwrap().ended);
         let mut rejected = new_client(16);
         let refusal = encode(&Packet::LoginRejected(LoginRejected {
             session: session(),
             reason: LoginRejectReason::NotAuthorized,
         }));
-        assert!(rejected.on_datagram(&refusal, 0, |_| {}).unwrap().rejected);
+        assert!(
+            rejected
+                .on_datagram(&refusal, 0, |_, _| {})
+                .unwrap()
+                .rejected
+        );
         assert!(!rejected.wants_control(10 * MS));
-        assert!(client.on_datagram(b"garbage", 4 * MS, |_| {}).is_err());
+        assert!(client.on_datagram(b"garbage", 4 * MS, |_, _| {}).is_err());
         assert_eq!(client.counters().malformed, 1);
     }
 }
