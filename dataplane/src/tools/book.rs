@@ -202,7 +202,7 @@ fn binance(path: &Path, stock: Option<&str>, out: &mut impl Write) -> Result<u64
                     }
                     UpdateOutcome::Buffered | UpdateOutcome::Dropped => {}
                     UpdateOutcome::Gap { expected, got } => {
-                        write_gap(&mut text, number, expected, got)
+                        write_gap(&mut text, number, expected, got);
                     }
                     UpdateOutcome::BookFull => {
                         let _ = writeln!(
