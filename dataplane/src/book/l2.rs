@@ -1283,4 +1283,248 @@ mod tests {
             }
         }
     }
+
+    /// A straightforward model of the synchronisation procedure: `Vec` buffer, `BTreeMap`
+    /// sides, the same bounds. The book must agree with it on every outcome, level and count.
+    #[derive(Debug)]
+    struct SyncModel {
+        config: L2Config,
+        state: SyncState,
+        last: u64,
+        bids: BTreeMap<i64, i64>,
+        asks: BTreeMap<i64, i64>,
+        buffer: Vec<(u64, u64, Message)>,
+        counters: L2Counters,
+    }
+
+    impl SyncModel {
+        fn new(config: L2Config) -> Self {
+            Self {
+                config,
+                state: SyncState::AwaitingSnapshot,
+                last: 0,
+                bids: BTreeMap::new(),
+                asks: BTreeMap::new(),
+                buffer: Vec::new(),
+                counters: L2Counters::default(),
+            }
+        }
+
+        /// Best bid and ask as (price, qty) pairs.
+        fn top(&self) -> [Option<(i64, i64)>; 2] {
+            [
+                self.bids.iter().next_back().map(|(&p, &q)| (p, q)),
+                self.asks.iter().next().map(|(&p, &q)| (p, q)),
+            ]
+        }
+
+        /// Applies levels in order; `false` (book emptied by the caller) if a side overflows.
+        fn apply(&mut self, message: &Message) -> bool {
+            let capacity = self.config.levels_per_side;
+            model_apply(&mut self.bids, &message.bids, capacity)
+                && model_apply(&mut self.asks, &message.asks, capacity)
+        }
+
+        fn push(&mut self, first: u64, last: u64, message: &Message) -> UpdateOutcome {
+            let used: usize = self
+                .buffer
+                .iter()
+                .map(|(_, _, message)| message.bids.len() + message.asks.len())
+                .sum();
+            let levels = message.bids.len() + message.asks.len();
+            if self.buffer.len() < self.config.buffered_updates
+                && used + levels <= self.config.buffered_levels
+            {
+                self.buffer.push((first, last, message.clone()));
+                return UpdateOutcome::Buffered;
+            }
+            self.counters.buffer_overflows += 1;
+            self.buffer.clear();
+            if levels <= self.config.buffered_levels && self.config.buffered_updates > 0 {
+                self.buffer.push((first, last, message.clone()));
+            }
+            UpdateOutcome::BufferOverflow
+        }
+
+        fn sequence(&self, first: u64, last: u64) -> Sequence {
+            if self.state == SyncState::AwaitingFirstUpdate {
+                if last <= self.last {
+                    Sequence::Drop
+                } else if first <= self.last + 1 {
+                    Sequence::Apply
+                } else {
+                    Sequence::Gap {
+                        expected: self.last + 1,
+                    }
+                }
+            } else if first == self.last + 1 && last >= first {
+                Sequence::Apply
+            } else {
+                Sequence::Gap {
+                    expected: self.last + 1,
+                }
+            }
+        }
+
+        fn resync(&mut self, keep_from: usize) {
+            self.counters.resyncs += 1;
+            self.bids.clear();
+            self.asks.clear();
+            self.buffer.drain(..keep_from.min(self.buffer.len()));
+            self.state = SyncState::AwaitingSnapshot;
+        }
+
+        fn update(&mut self, first: u64, last: u64, message: &Message) -> UpdateOutcome {
+            if self.state == SyncState::AwaitingSnapshot {
+                return self.push(first, last, message);
+            }
+            match self.sequence(first, last) {
+                Sequence::Drop => {
+                    self.counters.dropped_before_snapshot += 1;
+                    UpdateOutcome::Dropped
+                }
+                Sequence::Gap { expected } => {
+                    self.counters.gaps += 1;
+                    self.resync(usize::MAX);
+                    self.push(first, last, message);
+                    UpdateOutcome::Gap {
+                        expected,
+                        got: first,
+                    }
+                }
+                Sequence::Apply => {
+                    let before = self.top();
+                    if !self.apply(message) {
+                        self.counters.book_full += 1;
+                        self.resync(usize::MAX);
+                        self.push(first, last, message);
+                        return UpdateOutcome::BookFull;
+                    }
+                    self.state = SyncState::Synced;
+                    self.last = last;
+                    self.counters.applied += 1;
+                    UpdateOutcome::Applied {
+                        top_changed: self.top() != before,
+                    }
+                }
+            }
+        }
+
+        fn snapshot(&mut self, last_update_id: u64, message: &Message) -> SnapshotOutcome {
+            if self.state == SyncState::Synced {
+                self.counters.snapshots_ignored += 1;
+                return SnapshotOutcome::Ignored;
+            }
+            self.bids.clear();
+            self.asks.clear();
+            if !self.apply(message) {
+                self.bids.clear();
+                self.asks.clear();
+                self.counters.book_full += 1;
+                self.state = SyncState::AwaitingSnapshot;
+                return SnapshotOutcome::BookFull;
+            }
+            self.counters.snapshots += 1;
+            self.state = SyncState::AwaitingFirstUpdate;
+            self.last = last_update_id;
+            let (mut replayed, mut dropped) = (0, 0);
+            for index in 0..self.buffer.len() {
+                let (first, last, message) = self.buffer[index].clone();
+                match self.sequence(first, last) {
+                    Sequence::Drop => {
+                        dropped += 1;
+                        self.counters.dropped_before_snapshot += 1;
+                    }
+                    Sequence::Gap { expected } => {
+                        self.counters.gaps += 1;
+                        self.resync(index);
+                        return SnapshotOutcome::Gap {
+                            expected,
+                            got: first,
+                        };
+                    }
+                    Sequence::Apply => {
+                        if !self.apply(&message) {
+                            self.counters.book_full += 1;
+                            self.resync(index);
+                            return SnapshotOutcome::BookFull;
+                        }
+                        self.state = SyncState::Synced;
+                        self.last = last;
+                        self.counters.applied += 1;
+                        replayed += 1;
+                    }
+                }
+            }
+            self.buffer.clear();
+            if self.state == SyncState::Synced {
+                SnapshotOutcome::Synced { replayed, dropped }
+            } else {
+                SnapshotOutcome::AwaitingFirstUpdate { dropped }
+            }
+        }
+    }
+
+    /// One step of a recorded stream: an update relative to the stream's next id, or a
+    /// snapshot some ids behind it.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// `U = next + skew` (0 continues, > 0 is a hole, < 0 an overlap), `u = U + span`.
+        Update {
+            skew: i64,
+            span: u64,
+            message: Message,
+        },
+        /// `lastUpdateId = next - 1 - behind` (`behind` may be negative: ahead).
+        Snapshot { behind: i64, message: Message },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            8 => (prop_oneof![8 => Just(0i64), 1 => -2i64..0, 1 => 1i64..3], 0u64..3, message())
+                .prop_map(|(skew, span, message)| Step::Update { skew, span, message }),
+            1 => (-2i64..6, message()).prop_map(|(behind, message)| Step::Snapshot { behind, message }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn sync_agrees_with_a_simple_model(
+            levels_per_side in 4usize..24,
+            buffered_updates in 0usize..6,
+            buffered_levels in 0usize..24,
+            steps in proptest::collection::vec(step(), 1..80),
+        ) {
+            let config = L2Config { levels_per_side, buffered_updates, buffered_levels };
+            let mut book = L2Book::new(config);
+            let mut model = SyncModel::new(config);
+            let mut next = 100u64;
+            for step in &steps {
+                match step {
+                    Step::Update { skew, span, message } => {
+                        let first = next.saturating_add_signed(*skew);
+                        let last = first + span;
+                        next = next.max(last + 1);
+                        let ours = feed(&mut book, first, last, &message.bids, &message.asks);
+                        prop_assert_eq!(ours, model.update(first, last, message), "update {}..={}", first, last);
+                    }
+                    Step::Snapshot { behind, message } => {
+                        let last_update_id = (next - 1).saturating_add_signed(-behind);
+                        let ours = snapshot(&mut book, last_update_id, &message.bids, &message.asks);
+                        prop_assert_eq!(ours, model.snapshot(last_update_id, message), "snapshot {}", last_update_id);
+                    }
+                }
+                prop_assert_eq!(book.state(), model.state);
+                prop_assert_eq!(book.counters(), model.counters);
+                prop_assert_eq!(book.buffered(), model.buffer.len());
+                let expected_bids: Vec<(i64, i64)> = model.bids.iter().rev().map(|(&p, &q)| (p, q)).collect();
+                let expected_asks: Vec<(i64, i64)> = model.asks.iter().map(|(&p, &q)| (p, q)).collect();
+                prop_assert_eq!(side(&book, Side::Bid), expected_bids);
+                prop_assert_eq!(side(&book, Side::Ask), expected_asks);
+                if model.state != SyncState::AwaitingSnapshot {
+                    prop_assert_eq!(book.last_update_id(), Some(model.last));
+                }
+            }
+        }
+    }
 }
