@@ -119,6 +119,10 @@ pub struct EngineConfig {
     pub lock_memory: bool,
     /// Orders still working at shutdown are canceled; wait this long for the venue's acks.
     pub shutdown_timeout_ms: u64,
+    /// The local, append-only audit log (JSON lines). A restarted data plane continues the
+    /// audit sequence after its last record; required when the link is enabled.
+    /// `run --audit-log` overrides it.
+    pub audit_log: Option<std::path::PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -133,6 +137,7 @@ impl Default for EngineConfig {
             max_quiet_ms: 0,
             lock_memory: true,
             shutdown_timeout_ms: 2000,
+            audit_log: None,
         }
     }
 }
@@ -400,14 +405,42 @@ pub struct LinkConfig {
     pub service_prefix: String,
     /// Audit records kept for replay to a (re)connecting control plane.
     pub retained_records: usize,
+    /// iceoryx2's directory for node and service files (default: iceoryx2's own,
+    /// `/tmp/iceoryx2/`); the control plane must use the same.
+    pub root_path: Option<String>,
+    /// Prefix of iceoryx2's files and `/dev/shm` objects (default: iceoryx2's, `iox2_`).
+    pub file_prefix: Option<String>,
+    /// Audit records the control plane's subscriber buffers (must match its `audit_buffer`).
+    pub audit_buffer: usize,
+    /// Most retained records re-sent per link round during a replay.
+    pub replay_batch: usize,
 }
 
 impl Default for LinkConfig {
     fn default() -> Self {
+        let transport = tickwire_link::transport::LinkConfig::default();
         Self {
             enabled: true,
-            service_prefix: "tickwire".into(),
+            service_prefix: transport.service_prefix,
             retained_records: 100_000,
+            root_path: None,
+            file_prefix: None,
+            audit_buffer: transport.audit_buffer,
+            replay_batch: transport.replay_batch,
+        }
+    }
+}
+
+impl LinkConfig {
+    /// The transport's configuration.
+    #[must_use]
+    pub fn transport(&self) -> tickwire_link::transport::LinkConfig {
+        tickwire_link::transport::LinkConfig {
+            service_prefix: self.service_prefix.clone(),
+            root_path: self.root_path.clone(),
+            file_prefix: self.file_prefix.clone(),
+            audit_buffer: self.audit_buffer,
+            replay_batch: self.replay_batch,
         }
     }
 }
@@ -621,6 +654,19 @@ impl DataPlaneConfig {
                     parameter => format!("strategies[{index}].params.{parameter}"),
                 };
                 return Err(invalid(field, rest));
+            }
+        }
+        if self.link.enabled {
+            if self.link.retained_records < 1024 {
+                return Err(invalid("link.retained_records", "at least 1024 records"));
+            }
+            if let Err(error) = self.link.transport().validate() {
+                return Err(match error {
+                    tickwire_link::transport::LinkError::Config { field, reason } => {
+                        invalid(format!("link.{field}"), reason)
+                    }
+                    other => invalid("link", other.to_string()),
+                });
             }
         }
         self.limits_snapshot().map(drop)

@@ -13,10 +13,11 @@
 //! the venue's confirmations (bounded), logs out, and the link thread drains what is left.
 
 use std::{
+    collections::VecDeque,
     fmt::Write as _,
     fs::{File, OpenOptions},
     io::{BufWriter, Write as _},
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::atomic::AtomicBool,
     thread,
     time::Duration,
@@ -28,6 +29,7 @@ use tickwire_link::abi::{
     AuditKind, AuditRecord, Command, CommandKind, LATENCY_BUCKETS, RiskReason, StatCounter, Stats,
     fixed_text, latency_bucket_upper_ns, text_of,
 };
+use tickwire_link::transport::{DataPlaneLink, LinkError};
 
 use crate::{
     config::DataPlaneConfig,
@@ -117,7 +119,40 @@ fn run_engine<I: PacketIo + Send + 'static>(
     stop: &'static AtomicBool,
     backend: &'static str,
 ) -> anyhow::Result<RunSummary> {
-    let (mut engine, handles) = Engine::new(config, io).context("building the engine")?;
+    let audit_log = options
+        .audit_log
+        .as_deref()
+        .or(config.engine.audit_log.as_deref());
+    if config.link.enabled && audit_log.is_none() {
+        anyhow::bail!(
+            "the control-plane link needs an audit log (engine.audit_log or --audit-log): \
+             a restarted data plane continues the audit sequence from it"
+        );
+    }
+    let last_seq = audit_log.map_or(Ok(0), resume_audit_log)?;
+    if last_seq > 0 {
+        tracing::info!(
+            last_seq,
+            "audit sequence resumes after the audit log's last record"
+        );
+    }
+    // The link is opened here, on the thread that drives it (its ports are not Send), and
+    // before the engine starts: a bad link configuration stops the start.
+    let link = if config.link.enabled {
+        let transport = config.link.transport();
+        Some(
+            DataPlaneLink::open(&transport, config.link.retained_records).with_context(|| {
+                format!(
+                    "opening the control-plane link (service prefix {:?})",
+                    transport.service_prefix
+                )
+            })?,
+        )
+    } else {
+        None
+    };
+    let (mut engine, handles) =
+        Engine::resume(config, io, last_seq).context("building the engine")?;
     let core = config.engine.core;
     let shutdown_timeout_ms = config.engine.shutdown_timeout_ms;
     let engine_thread = thread::Builder::new()
@@ -133,23 +168,15 @@ fn run_engine<I: PacketIo + Send + 'static>(
             },
         )
         .context("spawning the engine thread")?;
-    let mut link = LinkThread::new(handles, options.audit_log.as_ref())?;
+    let mut link = LinkThread::new(handles, audit_log, link)?;
     let operator_kill = runtime::kill_on_sigusr1().context("installing the SIGUSR1 handler")?;
     while !engine_thread.is_finished() {
         if operator_kill.swap(false, std::sync::atomic::Ordering::Relaxed) {
             let mut command = Command::new(CommandKind::Kill);
             command.actor = fixed_text("signal:SIGUSR1");
-            if link
-                .handles
-                .control
-                .push(ControlMessage::Command(command))
-                .is_err()
-            {
-                tracing::error!("control ring full: SIGUSR1 kill not delivered, retrying");
-                operator_kill.store(true, std::sync::atomic::Ordering::Relaxed);
-            } else {
-                tracing::warn!("kill switch requested by SIGUSR1");
-            }
+            // Ahead of anything queued: an emergency stop does not wait behind other work.
+            link.backlog.push_front(ControlMessage::Command(command));
+            tracing::warn!("kill switch requested by SIGUSR1");
         }
         link.round()?;
         thread::sleep(Duration::from_millis(1));
@@ -197,15 +224,34 @@ fn run_engine<I: PacketIo + Send + 'static>(
     })
 }
 
-/// The link thread's work: drain the engine's rings.
+/// Audit records moved from the engine's ring per batch (written, flushed, then published).
+const AUDIT_BATCH: usize = 4096;
+/// Batches per link round, so commands are still polled while a backlog drains.
+const AUDIT_BATCHES_PER_ROUND: usize = 16;
+
+/// The link thread's work: drain the engine's rings into the audit log and the control
+/// plane, and pass the control plane's limits and commands to the engine.
+///
+/// Order per batch: the records are written to the audit log and flushed (to the kernel)
+/// *before* they are published, so a record the control plane stored is always in the log
+/// a restarted data plane resumes its sequence from.
 struct LinkThread {
     handles: EngineHandles,
     audit_log: Option<BufWriter<File>>,
+    link: Option<DataPlaneLink>,
+    batch: Vec<AuditRecord>,
+    /// Control messages the engine's ring had no room for yet (never dropped).
+    backlog: VecDeque<ControlMessage>,
     line: String,
+    ipc_errors: u64,
 }
 
 impl LinkThread {
-    fn new(handles: EngineHandles, audit_log: Option<&PathBuf>) -> anyhow::Result<Self> {
+    fn new(
+        handles: EngineHandles,
+        audit_log: Option<&Path>,
+        link: Option<DataPlaneLink>,
+    ) -> anyhow::Result<Self> {
         let audit_log = audit_log
             .map(|path| {
                 OpenOptions::new()
@@ -219,27 +265,96 @@ impl LinkThread {
         Ok(Self {
             handles,
             audit_log,
+            link,
+            batch: Vec::with_capacity(AUDIT_BATCH),
+            backlog: VecDeque::with_capacity(256),
             line: String::with_capacity(512),
+            ipc_errors: 0,
         })
     }
 
-    fn round(&mut self) -> anyhow::Result<()> {
-        let mut wrote = false;
-        while let Ok(record) = self.handles.audit.pop() {
-            if let Some(log) = &mut self.audit_log {
-                self.line.clear();
-                audit_json(&record, &mut self.line);
-                self.line.push('\n');
-                log.write_all(self.line.as_bytes())
-                    .context("writing the audit log")?;
-                wrote = true;
-            }
+    /// Queues a message for the engine (kept in order behind earlier ones).
+    fn queue_for_engine(&mut self, message: ControlMessage) {
+        self.backlog.push_back(message);
+    }
+
+    fn ipc_error(&mut self, error: &LinkError) {
+        self.ipc_errors += 1;
+        // The first, then every 1000th: a dead peer must not flood the log.
+        if self.ipc_errors % 1000 == 1 {
+            tracing::warn!(%error, errors = self.ipc_errors, "control-plane link");
         }
-        if wrote && let Some(log) = &mut self.audit_log {
-            log.flush().context("flushing the audit log")?;
+    }
+
+    fn round(&mut self) -> anyhow::Result<()> {
+        for _ in 0..AUDIT_BATCHES_PER_ROUND {
+            self.batch.clear();
+            while self.batch.len() < AUDIT_BATCH {
+                let Ok(record) = self.handles.audit.pop() else {
+                    break;
+                };
+                self.batch.push(record);
+            }
+            if self.batch.is_empty() {
+                break;
+            }
+            if let Some(log) = &mut self.audit_log {
+                for record in &self.batch {
+                    self.line.clear();
+                    audit_json(record, &mut self.line);
+                    self.line.push('\n');
+                    log.write_all(self.line.as_bytes())
+                        .context("writing the audit log")?;
+                }
+                log.flush().context("flushing the audit log")?;
+            }
+            if let Some(link) = &mut self.link {
+                for record in &self.batch {
+                    match link.publish_audit(record) {
+                        Ok(_) => {}
+                        // Retained: the control plane gets it through a replay.
+                        Err(error @ LinkError::Ipc { .. }) => {
+                            self.ipc_errors += 1;
+                            if self.ipc_errors % 1000 == 1 {
+                                tracing::warn!(%error, "publishing an audit record");
+                            }
+                        }
+                        Err(error) => return Err(error).context("publishing the audit stream"),
+                    }
+                }
+            }
         }
         while let Ok(stats) = self.handles.stats.pop() {
             log_stats(&stats);
+            if let Some(link) = &mut self.link
+                && let Err(error) = link.publish_stats(&stats)
+            {
+                self.ipc_error(&error);
+            }
+        }
+        if let Some(mut link) = self.link.take() {
+            if let Err(error) = link.pump_replay() {
+                self.ipc_error(&error);
+            }
+            match link.poll_limits() {
+                Ok(Some(limits)) => self.queue_for_engine(ControlMessage::Limits(limits)),
+                Ok(None) => {}
+                Err(error) => self.ipc_error(&error),
+            }
+            let mut commands = Vec::new();
+            if let Err(error) = link.poll_commands(|command| commands.push(*command)) {
+                self.ipc_error(&error);
+            }
+            for command in commands {
+                self.queue_for_engine(ControlMessage::Command(command));
+            }
+            self.link = Some(link);
+        }
+        while let Some(message) = self.backlog.pop_front() {
+            if let Err(rtrb::PushError::Full(message)) = self.handles.control.push(message) {
+                self.backlog.push_front(message);
+                break;
+            }
         }
         Ok(())
     }
@@ -251,6 +366,73 @@ impl LinkThread {
         }
         Ok(())
     }
+}
+
+/// The sequence number of the last complete record in an audit log (0 when the file is
+/// missing or empty). A torn last line (a crash in the middle of a write) is cut off: the
+/// link publishes a record only after it is in the log, so that record was never published.
+///
+/// # Errors
+/// If the file cannot be read or its last complete line is not an audit record.
+pub fn resume_audit_log(path: &Path) -> anyhow::Result<u64> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => {
+            return Err(error).with_context(|| format!("opening the audit log {}", path.display()));
+        }
+    };
+    let length = file.metadata()?.len();
+    // The longest record is well under 1 KiB.
+    let start = length.saturating_sub(8192);
+    file.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::with_capacity(8192);
+    file.read_to_end(&mut tail)?;
+    let complete = tail
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |end| end + 1);
+    if complete < tail.len() {
+        if start > 0 && complete == 0 {
+            anyhow::bail!("audit log {}: last line longer than 8 KiB", path.display());
+        }
+        let keep = start + complete as u64;
+        tracing::warn!(
+            log = %path.display(),
+            cut_bytes = length - keep,
+            "audit log ends in a torn line (crash mid-write): cutting it off"
+        );
+        file.set_len(keep)?;
+    }
+    let lines = &tail[..complete];
+    let Some(last) = lines
+        .strip_suffix(b"\n")
+        .map(|lines| lines.rsplit(|byte| *byte == b'\n').next().unwrap_or(lines))
+        .filter(|line| !line.is_empty())
+    else {
+        return Ok(0);
+    };
+    let digits = last
+        .strip_prefix(b"{\"seq\":")
+        .map(|rest| {
+            let end = rest
+                .iter()
+                .position(|byte| !byte.is_ascii_digit())
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|digits| !digits.is_empty())
+        .with_context(|| {
+            format!(
+                "audit log {}: the last line is not an audit record",
+                path.display()
+            )
+        })?;
+    std::str::from_utf8(digits)
+        .ok()
+        .and_then(|digits| digits.parse().ok())
+        .with_context(|| format!("audit log {}: bad sequence number", path.display()))
 }
 
 fn decimal(raw: i64) -> String {
@@ -356,4 +538,67 @@ fn log_stats(stats: &Stats) {
         tick_to_order_p99_ns = histogram_percentile(&stats.latency_buckets, 0.99),
         "stats"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u64) -> String {
+        let mut record = AuditRecord::new(AuditKind::OrderIntent);
+        record.seq = seq;
+        let mut line = String::new();
+        audit_json(&record, &mut line);
+        line.push('\n');
+        line
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "tickwire-resume-{}-{name}.jsonl",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    #[test]
+    fn a_missing_or_empty_log_starts_at_zero() {
+        let path = scratch("missing");
+        assert_eq!(resume_audit_log(&path).unwrap(), 0);
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(resume_audit_log(&path).unwrap(), 0);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn the_sequence_resumes_after_the_last_complete_record() {
+        let path = scratch("complete");
+        // Long enough that the last line is beyond the first read window's start.
+        let text: String = (1..=500).map(record).collect();
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(resume_audit_log(&path).unwrap(), 500);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_off() {
+        let path = scratch("torn");
+        let complete: String = (1..=3).map(record).collect();
+        let torn = record(4);
+        std::fs::write(&path, format!("{complete}{}", &torn[..20])).unwrap();
+        assert_eq!(resume_audit_log(&path).unwrap(), 3);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), complete);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_log_that_is_not_an_audit_log_is_refused() {
+        let path = scratch("foreign");
+        std::fs::write(&path, "hello\nworld\n").unwrap();
+        let error = resume_audit_log(&path).unwrap_err().to_string();
+        assert!(error.contains("not an audit record"), "{error}");
+        std::fs::remove_file(&path).unwrap();
+    }
 }

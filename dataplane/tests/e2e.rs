@@ -163,6 +163,8 @@ impl Admin {
 struct Stack {
     topology: Topology,
     directory: PathBuf,
+    /// Names this run's iceoryx2 files.
+    tag: String,
     venue: Option<Process>,
     admin: Admin,
 }
@@ -215,6 +217,7 @@ impl Stack {
         venue.wait_for("venue: ready");
         let admin = Admin::connect(&topology, 27100);
         Self {
+            tag: format!("tw{prefix}"),
             topology,
             directory: tempdir(),
             venue: Some(venue),
@@ -233,7 +236,17 @@ impl Stack {
                 .replace("backend = \"auto\"", &format!("backend = \"{backend}\""))
                 .replace("core = 0 ", "# core = 0 ")
                 .replace("lock_memory = true", "lock_memory = false")
-                .replace("heartbeat_timeout_ms = 3000", "heartbeat_timeout_ms = 1000"),
+                .replace("heartbeat_timeout_ms = 3000", "heartbeat_timeout_ms = 1000")
+                // The link's iceoryx2 files in this run's directory (no control plane here:
+                // the data plane keeps its records for one that never comes).
+                .replace(
+                    "# root_path = \"/run/tickwire/iceoryx2/\"",
+                    &format!("root_path = \"{}/iox2/\"", self.directory.display()),
+                )
+                .replace(
+                    "# file_prefix = \"iox2_\"",
+                    &format!("file_prefix = \"{}_\"", self.tag),
+                ),
         );
         let path = self.directory.join("dataplane.toml");
         std::fs::write(&path, config).unwrap();
@@ -268,6 +281,13 @@ impl Drop for Stack {
     fn drop(&mut self) {
         drop(self.venue.take());
         let _ = std::fs::remove_dir_all(&self.directory);
+        if let Ok(entries) = std::fs::read_dir("/dev/shm") {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&self.tag) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 }
 

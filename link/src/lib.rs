@@ -2,9 +2,15 @@
 //!
 //! - [`abi`]: the `#[repr(C)]`, size-asserted records (audit records, limits snapshots,
 //!   commands, statistics).
-//! - the iceoryx2 transport (services, retained-ring replay) is added by the control-plane
-//!   work; the engine never calls it from its loop: it writes into its own preallocated ring
-//!   and a link thread off the hot core publishes.
+//! - [`transport`] (feature `transport`, on by default): the iceoryx2 services,
+//!   [`transport::DataPlaneLink`] for the data plane's link thread (never its hot loop: the
+//!   engine writes into its own preallocated ring and the link thread publishes) and
+//!   [`transport::ControlPlaneLink`] for the control plane, with retained-ring replay.
+//! - [`fake`]: the scripted data plane used by tests and the `tickwire-link-fake` binary.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
+#[cfg(feature = "transport")]
+pub mod fake;
+#[cfg(feature = "transport")]
+pub mod transport;

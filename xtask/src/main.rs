@@ -39,8 +39,13 @@ enum Task {
         #[command(subcommand)]
         bench: Bench,
     },
-    /// The whole test suite (eBPF provenance, unit and integration tests).
-    Test,
+    /// The whole test suite (eBPF provenance, unit, integration and end-to-end tests, a
+    /// bounded fuzz run of every decoder).
+    Test {
+        /// Seconds per fuzz target (0: skip fuzzing).
+        #[arg(long, default_value_t = 20)]
+        fuzz_seconds: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +103,6 @@ fn main() -> anyhow::Result<()> {
                     json,
                 },
         } => bench_rtt::run(&root, count, rounds, json.as_deref()),
-        Task::Test => test::run(&root),
+        Task::Test { fuzz_seconds } => test::run(&root, fuzz_seconds),
     }
 }

@@ -21,11 +21,14 @@ pub fn run(command: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo` without the toolchain variables the outer `cargo xtask` exported.
+/// The `cargo` that runs this xtask, for commands on the main (stable) workspace.
+///
+/// `RUSTUP_TOOLCHAIN`, which the outer rustup proxy exported, is kept on purpose: cargo
+/// starts `rustc` through the rustup proxy from each dependency's own directory, and a
+/// dependency that ships a `rust-toolchain.toml` (atoi 2.0 pins 1.57.0) would otherwise
+/// switch the proxy to a toolchain this machine does not have.
 pub fn cargo() -> Command {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.env_remove("RUSTUP_TOOLCHAIN");
-    command
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
 /// Builds the given binaries of the workspace in release mode and returns their directory.

@@ -288,7 +288,20 @@ impl<I: PacketIo> Engine<I> {
     /// # Errors
     /// [`EngineError`] if a destination cannot be resolved or the configuration is
     /// inconsistent.
-    pub fn new(config: &DataPlaneConfig, mut io: I) -> Result<(Self, EngineHandles), EngineError> {
+    pub fn new(config: &DataPlaneConfig, io: I) -> Result<(Self, EngineHandles), EngineError> {
+        Self::resume(config, io, 0)
+    }
+
+    /// [`Engine::new`] for a restarted data plane: audit sequence numbers continue after
+    /// `last_audit_seq` (the control plane keeps only the first record of each number).
+    ///
+    /// # Errors
+    /// As [`Engine::new`].
+    pub fn resume(
+        config: &DataPlaneConfig,
+        mut io: I,
+        last_audit_seq: u64,
+    ) -> Result<(Self, EngineHandles), EngineError> {
         let invalid = |message: String| EngineError::Config(message);
         let mut symbols = Vec::with_capacity(config.symbols.len());
         let mut feeds = Vec::with_capacity(config.feeds.len());
@@ -405,7 +418,7 @@ impl<I: PacketIo> Engine<I> {
             .limits_snapshot()
             .map_err(|error| invalid(error.to_string()))?;
         let names: Vec<[u8; 8]> = symbols.iter().map(|symbol| symbol.name).collect();
-        let (audit, audit_reader) = audit_ring(config.engine.audit_ring, 0);
+        let (audit, audit_reader) = audit_ring(config.engine.audit_ring, last_audit_seq);
         let (control_tx, control_rx) = rtrb::RingBuffer::new(64);
         let (stats_tx, stats_rx) = rtrb::RingBuffer::new(4);
         let max_intents = config.engine.max_intents_per_event;
@@ -947,10 +960,17 @@ impl Core {
     }
 
     fn trip_kill(&mut self, reason: KillReason, actor: [u8; 24], now: u64) {
+        self.trip_kill_for(reason, actor, 0, now);
+    }
+
+    /// Trips the kill switch; `command` is the control plane's command id (0: none), echoed
+    /// in the record's `aux`. A switch already on is left as it is (no second record).
+    fn trip_kill_for(&mut self, reason: KillReason, actor: [u8; 24], command: u64, now: u64) {
         if self.risk.trip(reason) {
             let mut record = AuditRecord::new(AuditKind::KillSwitchOn);
             record.reason = reason as u16;
             record.actor = actor;
+            record.aux = i64::try_from(command).unwrap_or(i64::MAX);
             self.audit_event(record, now);
         }
         self.cancel_all_due = true;
@@ -1114,7 +1134,9 @@ impl Core {
             record
         };
         match CommandKind::from_raw(command.kind) {
-            Some(CommandKind::Kill) => self.trip_kill(KillReason::Operator, actor, now),
+            Some(CommandKind::Kill) => {
+                self.trip_kill_for(KillReason::Operator, actor, command.id, now);
+            }
             Some(CommandKind::Unkill) => {
                 if self.risk.reset_kill() {
                     self.audit_event(record_for(AuditKind::KillSwitchOff), now);

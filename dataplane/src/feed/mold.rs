@@ -100,6 +100,8 @@ struct Gap {
     target: u64,
     /// `expected` at the last request: progress past it refreshes the request budget.
     progress: u64,
+    /// End (exclusive) of what has been requested: answers for it may still be in flight.
+    requested_until: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -229,15 +231,20 @@ impl MoldRecovery {
                 progress.recovered = true;
             } else if self.expected > gap.progress {
                 // Part of the hole arrived (answers come in chunks, or another loss happened
-                // meanwhile): the same gap continues with a fresh request budget, and what
-                // is still missing is asked for at once.
+                // meanwhile): the same gap continues with a fresh budget. Only a range nobody
+                // asked for yet is requested at once; answers already in flight are awaited
+                // (re-asking for them would multiply the retransmissions).
                 let hole_end = self.hole_end();
+                let uncovered = hole_end > gap.requested_until;
                 if let Some(gap) = &mut self.gap {
                     gap.requests = 0;
                     gap.opened_ns = now_ns;
+                    gap.progress = self.expected;
                     gap.target = gap.target.max(hole_end);
                 }
-                self.send_request(now_ns, request);
+                if uncovered {
+                    self.send_request(now_ns, request);
+                }
             }
         }
         progress.gap_open = self.gap.is_some();
@@ -294,6 +301,7 @@ impl MoldRecovery {
             requests: 0,
             target,
             progress: self.expected,
+            requested_until: self.expected,
         });
         self.send_request(now_ns, request);
     }
@@ -316,6 +324,7 @@ impl MoldRecovery {
             gap.requests += 1;
             gap.last_request_ns = now_ns;
             gap.progress = self.expected;
+            gap.requested_until = self.expected + u64::from(count);
         }
     }
 
