@@ -164,6 +164,10 @@ struct Args {
     /// HTTP port serving the Binance REST depth snapshot.
     #[arg(long)]
     binance_snapshot: Option<u16>,
+    /// Relay framing: number and fragment every Binance message (snapshot included, in-band)
+    /// into datagrams of at most this many payload bytes (e.g. 1400 for a 1500-byte MTU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=8192))]
+    binance_relay: Option<u16>,
 }
 
 /// A parsed decimal price as `Price(4)` raw units.
@@ -293,8 +297,12 @@ fn start(args: &Args) -> anyhow::Result<Running> {
         .map(|path| BinanceFile::load(path).context("loading the Binance file"))
         .transpose()?
         .map(Arc::new);
-    if args.binance.is_none() && (args.binance_dest.is_some() || args.binance_snapshot.is_some()) {
-        bail!("--binance-dest and --binance-snapshot need --binance FILE");
+    if args.binance.is_none()
+        && (args.binance_dest.is_some()
+            || args.binance_snapshot.is_some()
+            || args.binance_relay.is_some())
+    {
+        bail!("--binance-dest, --binance-snapshot and --binance-relay need --binance FILE");
     }
 
     // Sockets.
@@ -414,6 +422,7 @@ fn start(args: &Args) -> anyhow::Result<Running> {
             file,
             binance_socket,
             args.binance_rate,
+            args.binance_relay.map(usize::from),
             binance_http,
             Arc::clone(&stop),
             counters,
