@@ -252,6 +252,10 @@ struct Running {
     events: mpsc::Receiver<Event>,
     threads: Vec<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
+    /// Keeps the event channel open in Binance mode, whose threads send the engine nothing:
+    /// without it a Binance-only venue would end at once (the engine also ends on a closed
+    /// channel) instead of replaying and serving until stopped.
+    keep_open: Option<mpsc::SyncSender<Event>>,
 }
 
 fn start(args: &Args) -> anyhow::Result<Running> {
@@ -415,6 +419,7 @@ fn start(args: &Args) -> anyhow::Result<Running> {
     if let Some(listener) = admin {
         threads.push(net::spawn_admin(listener, Arc::clone(&stop), tx.clone())?);
     }
+    let keep_open = binance_file.is_some().then(|| tx.clone());
     drop(tx);
     if let Some(file) = binance_file {
         let counters = Arc::new(BinanceCounters::default());
@@ -486,6 +491,7 @@ fn start(args: &Args) -> anyhow::Result<Running> {
         events,
         threads,
         stop,
+        keep_open,
     })
 }
 
@@ -503,8 +509,10 @@ fn main() -> anyhow::Result<()> {
         events,
         threads,
         stop,
+        keep_open,
     } = start(&args)?;
     let report = engine.run(&events);
+    drop(keep_open);
     stop.store(true, Ordering::Relaxed);
     drop(events);
     for thread in threads {
