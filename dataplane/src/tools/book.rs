@@ -23,7 +23,11 @@
 //!   `{"event":"snapshot_refused","line":n,"last_update_id":id,"reason":"book_full"}` and
 //!   `{"event":"snapshot_ignored","line":n,"last_update_id":id}`. `bookTicker`, `trade` and
 //!   other events print nothing. The file must hold one symbol (`--stock`, if given, names
-//!   it); a depth update for another is an error.
+//!   it); a depth update for another is an error. With `--depth N` a last line gives the final
+//!   book, N levels a side at most, best first:
+//!   `{"event":"book","state":"synced","last_update_id":u,"bids":[["61837.63000000","3.78826000"],...],"asks":[...]}`
+//!   (`last_update_id` is `null` while awaiting a snapshot) — the form the data plane's
+//!   `run --dump-books` uses for a Binance symbol's levels.
 
 use std::{fmt::Write as _, io::Write, path::Path};
 
@@ -38,6 +42,7 @@ use crate::book::{
     l2::{L2Book, L2Config, SnapshotOutcome, UpdateOutcome},
     l3::{L3Books, L3Config},
 };
+use crate::feed::binance::{push_levels_json, state_name};
 
 /// Supported formats.
 pub const FORMATS: &str = "itch50, binance";
@@ -53,15 +58,19 @@ pub fn run(
     format: &str,
     path: &Path,
     stock: Option<&str>,
+    depth: Option<usize>,
     out: &mut impl Write,
 ) -> Result<u64, ToolError> {
     match format {
         "itch50" => {
             let stock = stock
                 .ok_or_else(|| ToolError::Usage("--stock NAME is required for itch50".into()))?;
+            if depth.is_some() {
+                return Err(ToolError::Usage("--depth is for --format binance".into()));
+            }
             itch50(path, stock, out)
         }
-        "binance" => binance(path, stock, out),
+        "binance" => binance(path, stock, depth, out),
         other => Err(ToolError::UnknownFormat {
             tool: "book",
             format: other.to_owned(),
@@ -158,7 +167,12 @@ fn write_top(line: &mut String, message: &itch::Message, stock: &str, (bid, ask)
     line.push('}');
 }
 
-fn binance(path: &Path, stock: Option<&str>, out: &mut impl Write) -> Result<u64, ToolError> {
+fn binance(
+    path: &Path,
+    stock: Option<&str>,
+    depth: Option<usize>,
+    out: &mut impl Write,
+) -> Result<u64, ToolError> {
     // The symbol the file's depth updates must be for: `--stock`, else the first one seen.
     let mut symbol =
         match stock {
@@ -259,6 +273,20 @@ fn binance(path: &Path, stock: Option<&str>, out: &mut impl Write) -> Result<u64
         lines += text.lines().count() as u64;
         out.write_all(text.as_bytes()).map_err(ToolError::Output)
     })?;
+    if let Some(depth) = depth {
+        text.clear();
+        let _ = write!(
+            text,
+            r#"{{"event":"book","state":"{}","last_update_id":{},"#,
+            state_name(book.state()),
+            book.last_update_id()
+                .map_or_else(|| "null".to_owned(), |id| id.to_string())
+        );
+        push_levels_json(&mut text, &book, depth);
+        text.push_str("}\n");
+        lines += 1;
+        out.write_all(text.as_bytes()).map_err(ToolError::Output)?;
+    }
     Ok(lines)
 }
 
