@@ -7,6 +7,16 @@
 //!   matching engines do not match, see `tickwire_benches::book_ops`) replayed into a fresh
 //!   book: tickwire's preallocated L3 book, orderbook-rs (0.15) and a `BTreeMap` + `HashMap`
 //!   book. Timed: the replay only (books are built outside the timed region).
+//! - `binance`: every depthUpdate of the btcusdt sample that applies after its snapshot
+//!   (3,449 messages, 1.3 KB and 36 levels on average), decoded and applied to an L2 book
+//!   that starts each replay from the snapshot (loaded outside the timed region).
+//!   `tickwire`: `BinanceDecoder` + `L2Book`. `serde_json`: deserialized with serde_json into
+//!   owned structs (decimals as `String`s), parsed with `Price::from_decimal`, applied to a
+//!   `BTreeMap` book with the same sequence check. Timed for both: copying the message into
+//!   a reusable buffer (simd-json parses in place, so the engine copies each message out of
+//!   the receive ring; serde_json copies too so that both do the same), parsing, the
+//!   sequence check and the book update. `tickwire_decode` and `tickwire_apply` split
+//!   tickwire's time into its two halves.
 #![allow(clippy::unwrap_used, reason = "benchmark set-up")]
 
 use std::hint::black_box;
@@ -14,12 +24,19 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, Throughput};
 use orderbook_rs::OrderBook;
 use pricelevel::{Id, OrderUpdate, Quantity, Side as PeerSide, TimeInForce};
-use tickwire_benches::{BTreeBook, BookOp, book_ops, itch_file, print_ratio};
+use tickwire_benches::{
+    BTreeBook, BinanceDepthStream, BookOp, SerdeL2Book, binance_depth_stream, book_ops, itch_file,
+    print_ratio,
+};
 use tickwire_dataplane::book::{
     Side,
+    l2::{L2Book, L2Config, SnapshotOutcome, UpdateOutcome},
     l3::{L3Books, L3Config},
 };
-use tickwire_protocol::itch::{self, BinaryFileReader};
+use tickwire_protocol::{
+    binance::{BinanceDecoder, DepthUpdate, Event, Level},
+    itch::{self, BinaryFileReader},
+};
 
 fn itch_decode(c: &mut Criterion) {
     let file = itch_file();
@@ -289,9 +306,161 @@ fn l3_book(c: &mut Criterion) {
     print_ratio("l3_book", "tickwire", "btreemap", elements, "baseline");
 }
 
+/// Empties `book` and loads the stream's snapshot (outside the timed region).
+fn load_snapshot(book: &mut L2Book, decoder: &mut BinanceDecoder, stream: &BinanceDepthStream) {
+    book.reset();
+    let mut json = stream.snapshot.clone();
+    let Ok(Event::DepthSnapshot(snapshot)) = decoder.decode(&mut json) else {
+        panic!("snapshot line does not decode");
+    };
+    let outcome = book.apply_snapshot(&snapshot, 0);
+    assert_eq!(outcome, SnapshotOutcome::AwaitingFirstUpdate { dropped: 0 });
+}
+
+/// Copies `json` into `buffer`, decodes it and applies it: the timed step of `tickwire`.
+#[inline]
+fn decode_apply(
+    decoder: &mut BinanceDecoder,
+    book: &mut L2Book,
+    buffer: &mut Vec<u8>,
+    json: &[u8],
+) -> Option<UpdateOutcome> {
+    buffer.clear();
+    buffer.extend_from_slice(json);
+    match decoder.decode(buffer) {
+        Ok(Event::DepthUpdate(update)) => Some(book.apply_update(&update, 0)),
+        _ => None,
+    }
+}
+
+/// A decoded update with owned levels, for timing the book alone.
+struct OwnedUpdate {
+    first_update_id: u64,
+    final_update_id: u64,
+    bids: Vec<Level>,
+    asks: Vec<Level>,
+}
+
+fn binance(c: &mut Criterion) {
+    let stream = binance_depth_stream("btcusdt_20240808.gz");
+    let count = stream.updates.len() as u64;
+    let mut decoder = BinanceDecoder::default();
+    let mut book = L2Book::new(L2Config::default());
+    let mut buffer = Vec::with_capacity(decoder.max_message_len());
+    // Both books apply every update and agree on the top at the end: equal work.
+    load_snapshot(&mut book, &mut decoder, &stream);
+    let mut baseline = SerdeL2Book::from_snapshot(&stream.snapshot);
+    let mut owned = Vec::with_capacity(stream.updates.len());
+    for json in &stream.updates {
+        let outcome = decode_apply(&mut decoder, &mut book, &mut buffer, json);
+        assert!(
+            matches!(outcome, Some(UpdateOutcome::Applied { .. })),
+            "{outcome:?}"
+        );
+        assert!(baseline.apply_json(json));
+        buffer.clear();
+        buffer.extend_from_slice(json);
+        if let Ok(Event::DepthUpdate(update)) = decoder.decode(&mut buffer) {
+            owned.push(OwnedUpdate {
+                first_update_id: update.first_update_id,
+                final_update_id: update.final_update_id,
+                bids: update.bids.to_vec(),
+                asks: update.asks.to_vec(),
+            });
+        }
+    }
+    let top = book.top();
+    assert_eq!(baseline.best_bid(), Some((top.bid_price, top.bid_qty)));
+    assert_eq!(baseline.best_ask(), Some((top.ask_price, top.ask_qty)));
+    assert_eq!(book.counters().gaps, 0);
+    assert_eq!(baseline.gaps, 0);
+
+    let mut group = c.benchmark_group("binance");
+    group.throughput(Throughput::Elements(count));
+    group.bench_function("tickwire", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                load_snapshot(&mut book, &mut decoder, &stream);
+                let start = std::time::Instant::now();
+                for json in &stream.updates {
+                    black_box(decode_apply(
+                        &mut decoder,
+                        &mut book,
+                        &mut buffer,
+                        black_box(json),
+                    ));
+                }
+                total += start.elapsed();
+            }
+            total
+        });
+    });
+    group.bench_function("serde_json", |b| {
+        let loaded = SerdeL2Book::from_snapshot(&stream.snapshot);
+        b.iter_batched_ref(
+            || (loaded.clone(), Vec::with_capacity(buffer.capacity())),
+            |(book, buffer)| {
+                for json in &stream.updates {
+                    buffer.clear();
+                    buffer.extend_from_slice(black_box(json));
+                    black_box(book.apply_json(buffer));
+                }
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.bench_function("tickwire_decode", |b| {
+        b.iter(|| {
+            for json in &stream.updates {
+                buffer.clear();
+                buffer.extend_from_slice(black_box(json));
+                let _ = black_box(decoder.decode(&mut buffer));
+            }
+        });
+    });
+    group.bench_function("tickwire_apply", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                load_snapshot(&mut book, &mut decoder, &stream);
+                let start = std::time::Instant::now();
+                for update in &owned {
+                    let update = DepthUpdate {
+                        event_time: 0,
+                        symbol: tickwire_protocol::binance::Name::new("BTCUSDT").unwrap(),
+                        first_update_id: update.first_update_id,
+                        final_update_id: update.final_update_id,
+                        prev_final_update_id: None,
+                        bids: &update.bids,
+                        asks: &update.asks,
+                    };
+                    black_box(book.apply_update(black_box(&update), 0));
+                }
+                total += start.elapsed();
+            }
+            total
+        });
+    });
+    group.finish();
+    print_ratio(
+        "binance",
+        "tickwire",
+        "serde_json",
+        count,
+        "goal <= 300 ns/msg and >= 2x",
+    );
+    for part in ["tickwire_decode", "tickwire_apply"] {
+        if let Some(total) = tickwire_benches::median_ns("binance", part) {
+            println!("binance {part}: {:.1} ns/msg", total / count as f64);
+        }
+    }
+}
+
 fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     itch_decode(&mut criterion);
     l3_book(&mut criterion);
+    binance(&mut criterion);
     criterion.final_summary();
 }

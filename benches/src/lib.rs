@@ -1,7 +1,8 @@
 //! Shared pieces of tickwire's benchmarks: the real sample data, the L3 operation stream
-//! every book implementation replays, a `BTreeMap` + `HashMap` baseline book, and the
-//! ratio report read back from criterion's own estimates (peers are measured in the same
-//! run, so ratios hold on a noisy, shared machine).
+//! every book implementation replays, a `BTreeMap` + `HashMap` baseline book, the Binance
+//! depth stream with its serde_json + `BTreeMap` baseline, and the ratio report read back
+//! from criterion's own estimates (peers are measured in the same run, so ratios hold on a
+//! noisy, shared machine).
 #![allow(
     clippy::unwrap_used,
     reason = "benchmark set-up: a panic is the failure report"
@@ -17,6 +18,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use serde::Deserialize;
+use tickwire_common::{Price, Qty};
 use tickwire_protocol::itch::{self, BinaryFileReader, Message};
 
 /// `../shared/data/<relative>`.
@@ -316,6 +319,185 @@ impl BTreeBook {
     #[must_use]
     pub fn best_ask(&self, locate: u16) -> Option<u32> {
         self.asks.get(&locate)?.keys().next().copied()
+    }
+}
+
+/// One symbol's Binance recording split for replay: the REST snapshot and the depth updates
+/// that apply after it, each as the JSON received (combined-stream wrapper included).
+#[derive(Debug, Clone)]
+pub struct BinanceDepthStream {
+    /// The `{"lastUpdateId":...}` snapshot line.
+    pub snapshot: Vec<u8>,
+    /// `lastUpdateId` of the snapshot.
+    pub last_update_id: u64,
+    /// The depth updates with `u > lastUpdateId`, in file order (the first straddles the
+    /// snapshot, the others follow without gaps).
+    pub updates: Vec<Vec<u8>>,
+}
+
+/// The depth stream of `binance/<file>` (one record per line: receive ns, space, JSON).
+#[must_use]
+pub fn binance_depth_stream(file: &str) -> BinanceDepthStream {
+    let text = String::from_utf8(read_sample(&format!("binance/{file}"))).unwrap();
+    let mut snapshot = None;
+    let mut updates = Vec::new();
+    for line in text.lines() {
+        let json = line.split_once(' ').unwrap().1;
+        if json.starts_with("{\"lastUpdateId\"") {
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            snapshot = Some((
+                json.as_bytes().to_vec(),
+                value["lastUpdateId"].as_u64().unwrap(),
+            ));
+        } else if json.contains("\"e\":\"depthUpdate\"") {
+            let update: SerdeCombined = serde_json::from_str(json).unwrap();
+            updates.push((update.data.final_update_id, json.as_bytes().to_vec()));
+        }
+    }
+    let (snapshot, last_update_id) = snapshot.unwrap();
+    BinanceDepthStream {
+        snapshot,
+        last_update_id,
+        updates: updates
+            .into_iter()
+            .filter(|(final_update_id, _)| *final_update_id > last_update_id)
+            .map(|(_, json)| json)
+            .collect(),
+    }
+}
+
+/// The combined-stream wrapper, deserialized the usual way: owned, decimals as strings.
+#[derive(Debug, Deserialize)]
+pub struct SerdeCombined {
+    /// Stream name.
+    pub stream: String,
+    /// The event.
+    pub data: SerdeDepthUpdate,
+}
+
+/// A `depthUpdate` event, deserialized the usual way: owned, decimals as strings.
+#[derive(Debug, Deserialize)]
+pub struct SerdeDepthUpdate {
+    /// Event type.
+    #[serde(rename = "e")]
+    pub event_type: String,
+    /// Event time.
+    #[serde(rename = "E")]
+    pub event_time: u64,
+    /// Symbol.
+    #[serde(rename = "s")]
+    pub symbol: String,
+    /// First update id.
+    #[serde(rename = "U")]
+    pub first_update_id: u64,
+    /// Final update id.
+    #[serde(rename = "u")]
+    pub final_update_id: u64,
+    /// Bids as `[price, qty]` strings.
+    #[serde(rename = "b")]
+    pub bids: Vec<(String, String)>,
+    /// Asks as `[price, qty]` strings.
+    #[serde(rename = "a")]
+    pub asks: Vec<(String, String)>,
+}
+
+/// A REST depth snapshot, deserialized the usual way.
+#[derive(Debug, Deserialize)]
+pub struct SerdeDepthSnapshot {
+    /// `lastUpdateId`.
+    #[serde(rename = "lastUpdateId")]
+    pub last_update_id: u64,
+    /// Bids as `[price, qty]` strings.
+    pub bids: Vec<(String, String)>,
+    /// Asks as `[price, qty]` strings.
+    pub asks: Vec<(String, String)>,
+}
+
+/// The textbook L2 book: a `BTreeMap` per side, fed by serde_json, with the same sequence
+/// check as tickwire's (`U` must be the previous `u + 1`). The baseline the L2 book is
+/// measured against.
+#[derive(Debug, Clone, Default)]
+pub struct SerdeL2Book {
+    /// Bids by price.
+    pub bids: BTreeMap<Price, Qty>,
+    /// Asks by price.
+    pub asks: BTreeMap<Price, Qty>,
+    /// Last applied `u` (the snapshot's `lastUpdateId` before the first update).
+    pub last_update_id: u64,
+    /// Whether an update has applied since the snapshot.
+    pub synced: bool,
+    /// Updates that did not continue the book.
+    pub gaps: u64,
+}
+
+impl SerdeL2Book {
+    /// A book loaded from a snapshot's JSON.
+    #[must_use]
+    pub fn from_snapshot(json: &[u8]) -> Self {
+        let snapshot: SerdeDepthSnapshot = serde_json::from_slice(json).unwrap();
+        let mut book = Self {
+            last_update_id: snapshot.last_update_id,
+            ..Self::default()
+        };
+        apply_serde_levels(&mut book.bids, &snapshot.bids);
+        apply_serde_levels(&mut book.asks, &snapshot.asks);
+        book
+    }
+
+    /// Deserializes one combined-stream depthUpdate and applies it if it continues the book
+    /// (the first one after the snapshot must straddle it, later ones follow on). Returns
+    /// whether it applied.
+    pub fn apply_json(&mut self, json: &[u8]) -> bool {
+        let Ok(message) = serde_json::from_slice::<SerdeCombined>(json) else {
+            return false;
+        };
+        let update = message.data;
+        let expected = self.last_update_id + 1;
+        let continues = if self.synced {
+            update.first_update_id == expected
+        } else {
+            update.first_update_id <= expected && expected <= update.final_update_id
+        };
+        if !continues {
+            self.gaps += 1;
+            return false;
+        }
+        self.synced = true;
+        apply_serde_levels(&mut self.bids, &update.bids);
+        apply_serde_levels(&mut self.asks, &update.asks);
+        self.last_update_id = update.final_update_id;
+        true
+    }
+
+    /// Best bid (price, qty).
+    #[must_use]
+    pub fn best_bid(&self) -> Option<(Price, Qty)> {
+        self.bids
+            .iter()
+            .next_back()
+            .map(|(&price, &qty)| (price, qty))
+    }
+
+    /// Best ask (price, qty).
+    #[must_use]
+    pub fn best_ask(&self) -> Option<(Price, Qty)> {
+        self.asks.iter().next().map(|(&price, &qty)| (price, qty))
+    }
+}
+
+fn apply_serde_levels(side: &mut BTreeMap<Price, Qty>, levels: &[(String, String)]) {
+    for (price, qty) in levels {
+        let (Ok(price), Ok(qty)) = (
+            Price::from_decimal(price.as_bytes()),
+            Qty::from_decimal(qty.as_bytes()),
+        ) else {
+            continue;
+        };
+        if qty == Qty::ZERO {
+            side.remove(&price);
+        } else {
+            side.insert(price, qty);
+        }
     }
 }
 

@@ -192,7 +192,9 @@ const fn default_batch() -> usize {
 pub enum FeedKind {
     /// NASDAQ TotalView-ITCH 5.0 over MoldUDP64.
     ItchMoldudp64,
-    /// Binance spot JSON, one message per datagram.
+    /// Binance spot JSON: one message per datagram, or fragmented in relay framing (see
+    /// `feed::binance`); one L2 book per symbol, synchronised by an in-band snapshot. Only
+    /// `name` and `listen` apply; symbols are matched to the stream's `s` case-insensitively.
     Binance,
 }
 

@@ -99,6 +99,10 @@ enum Command {
         /// Stock symbol (itch50).
         #[arg(long)]
         stock: Option<String>,
+        /// binance: after the replay, print the final book (this many levels per side) as a
+        /// last line `{"event":"book",...}`.
+        #[arg(long)]
+        depth: Option<usize>,
         /// Input file.
         file: PathBuf,
     },
@@ -266,8 +270,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Book {
             format,
             stock,
+            depth,
             file,
-        } => run_tool(|out| tools::book::run(&format, &file, stock.as_deref(), out)),
+        } => run_tool(|out| tools::book::run(&format, &file, stock.as_deref(), depth, out)),
         Command::Run {
             config,
             audit_log,

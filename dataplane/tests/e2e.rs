@@ -2,7 +2,9 @@
 //! daemon in the other, joined by a veth pair; ITCH over MoldUDP64 multicast in, OUCH over
 //! UFO out, on AF_XDP (and the same scenarios on kernel sockets). Every check compares the
 //! data plane's own records (audit log, book dump, run summary) with the venue's records
-//! (its admin socket). Tests run one at a time: each runs a busy-polling engine.
+//! (its admin socket). The Binance scenarios compare the data plane's L2 book with the one
+//! `tickwire-dataplane book --format binance` computes offline from the file the venue
+//! replays. Tests run one at a time: each runs a busy-polling engine.
 #![allow(clippy::unwrap_used, reason = "test: a panic is the failure report")]
 #![allow(clippy::expect_used, reason = "test: a panic is the failure report")]
 
@@ -84,7 +86,11 @@ impl Process {
     }
 
     fn wait_for(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + WAIT;
+        self.wait_for_within(prefix, WAIT)
+    }
+
+    fn wait_for_within(&self, prefix: &str, wait: Duration) -> String {
+        let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
@@ -657,4 +663,162 @@ fn malformed_feed_frames_are_counted_and_books_stay_intact() {
         "counted drops: {summary}"
     );
     books_equal(&mut stack);
+}
+
+const BINANCE_SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/binance/btcusdt_20240808.gz"
+);
+const BINANCE_PORT: u16 = 26_500;
+
+/// A Binance feed and the BTCUSDT symbol added to the example configuration, strategies off.
+fn with_binance_feed(config: &str) -> String {
+    let mut config = config.replace(
+        "enabled = true\n[strategies",
+        "enabled = false\n[strategies",
+    );
+    config.push_str(&format!(
+        "\n[[feeds]]\nname = \"binance\"\nkind = \"binance\"\nlisten = \"0.0.0.0:{BINANCE_PORT}\"\n\
+         \n[[symbols]]\nname = \"BTCUSDT\"\nfeed = \"binance\"\n"
+    ));
+    config
+}
+
+/// Datagrams that must be counted as drops: malformed or unrecognised JSON (`decode`), and
+/// bytes that are neither JSON nor a relay fragment (`framing`).
+fn bad_binance_datagrams(round: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let decode = vec![
+        br#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":"#
+            .to_vec(),
+        b"{not json at all".to_vec(),
+        br#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","s":"BTCUSDT"}}"#.to_vec(),
+        br#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,"b":[["-1.0","x"]],"a":[]}}"#.to_vec(),
+        format!("{{\"round\":{round}}}").into_bytes(),
+    ];
+    let framing = vec![
+        vec![0xff; 40],
+        b"TWBR".to_vec(),
+        // A relay header with fragment index beyond its count.
+        b"TWBR\0\0\0\0\0\0\0\x01\0\x09\0\x02junk".to_vec(),
+    ];
+    (decode, framing)
+}
+
+/// The venue replays the btcusdt sample in relay framing (snapshot in band), with malformed
+/// datagrams mixed in; the data plane's final book equals the offline tool's, every message
+/// arrived, and the bad datagrams are counted drops.
+fn binance_scenario(backend: &str) {
+    let stack = Stack::start(&["--flow", "none"]);
+    let dataplane = stack.dataplane(backend, |config| with_binance_feed(&config));
+
+    // The replay runs in a second venue process, started once the data plane listens.
+    let mut command =
+        Topology::command_in(&stack.topology.venue_ns, venue_binary().to_str().unwrap());
+    command.args([
+        "--binance",
+        BINANCE_SAMPLE,
+        "--binance-dest",
+        &format!("{}:{BINANCE_PORT}", stack.topology.gateway_ip),
+        "--binance-rate",
+        "4000",
+        "--binance-relay",
+        "1400",
+    ]);
+    let replay = Process::spawn("binance replay", command);
+
+    // Bad datagrams, mixed into the replay from the venue's namespace.
+    let socket = {
+        let _inside = Topology::enter(&stack.topology.venue_ns).unwrap();
+        std::net::UdpSocket::bind((stack.topology.venue_ip, 0)).unwrap()
+    };
+    let (mut decode_bad, mut framing_bad) = (0u64, 0u64);
+    for round in 0..20 {
+        let (decode, framing) = bad_binance_datagrams(round);
+        for datagram in &decode {
+            socket
+                .send_to(datagram, (stack.topology.gateway_ip, BINANCE_PORT))
+                .unwrap();
+        }
+        for datagram in &framing {
+            socket
+                .send_to(datagram, (stack.topology.gateway_ip, BINANCE_PORT))
+                .unwrap();
+        }
+        decode_bad += decode.len() as u64;
+        framing_bad += framing.len() as u64;
+        thread::sleep(Duration::from_millis(200));
+    }
+    let done = replay.wait_for_within("venue: binance replay done ", Duration::from_secs(60));
+    let sent: Value =
+        serde_json::from_str(done.trim_start_matches("venue: binance replay done ")).unwrap();
+    drop(replay);
+    thread::sleep(Duration::from_secs(1));
+    let summary = summary_of(&dataplane.stop("dataplane: {"));
+
+    // The same file, offline.
+    let output = Command::new(DATAPLANE)
+        .args([
+            "book",
+            "--format",
+            "binance",
+            "--depth",
+            "100000",
+            BINANCE_SAMPLE,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let offline_applied = text
+        .lines()
+        .filter(|line| line.starts_with("{\"update_id\""))
+        .count() as u64;
+    let offline: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(offline["event"], "book");
+
+    let books = stack.dumped_books();
+    let book = &books["BTCUSDT"];
+    let feed = &books["binance_feeds"]["binance"];
+    let lines = BINANCE_SAMPLE_LINES;
+    assert_eq!(sent["messages"], lines, "the venue sent every line: {sent}");
+    assert_eq!(feed["messages"], lines, "every message decoded: {feed}");
+    assert_eq!(feed["messages_lost"], 0, "{feed}");
+    assert_eq!(feed["decode_errors"].as_u64(), Some(decode_bad), "{feed}");
+    assert_eq!(feed["framing_errors"].as_u64(), Some(framing_bad), "{feed}");
+    assert_eq!(feed["snapshots"], 1, "{feed}");
+    assert_eq!(feed["ticker_mismatches"], 0, "{feed}");
+    assert!(
+        summary["feed_malformed"].as_u64().unwrap() >= decode_bad + framing_bad,
+        "{summary}"
+    );
+    assert_eq!(book["state"], "synced", "{}", book["counters"]);
+    assert_eq!(book["counters"]["gaps"], 0);
+    assert_eq!(book["counters"]["applied"].as_u64(), Some(offline_applied));
+    assert_eq!(book["last_update_id"], offline["last_update_id"]);
+    assert!(book["bids"].as_array().unwrap().len() > 1000, "a deep book");
+    assert_eq!(book["bids"], offline["bids"], "bids equal the offline book");
+    assert_eq!(book["asks"], offline["asks"], "asks equal the offline book");
+}
+
+/// Lines of the btcusdt sample: 41,248 stream messages and the snapshot.
+const BINANCE_SAMPLE_LINES: u64 = 41_249;
+
+#[test]
+fn binance_replay_builds_the_offline_book_on_afxdp() {
+    if netns::xdp_tests_enabled("binance_replay_builds_the_offline_book_on_afxdp") {
+        let _serial = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        binance_scenario("afxdp");
+    }
+}
+
+#[test]
+fn binance_replay_builds_the_offline_book_on_sockets() {
+    if netns::xdp_tests_enabled("binance_replay_builds_the_offline_book_on_sockets") {
+        let _serial = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        binance_scenario("socket");
+    }
 }

@@ -228,7 +228,7 @@ fn quotes_from_the_itch_sample_are_audited_sent_and_killed() {
         kills[0].reason,
         kills[0].seq
     );
-    assert_eq!(kills[0].aux, 0);
+    assert_eq!(kills[0].aux, 77, "the control plane's command id is echoed");
 
     assert!(
         audit

@@ -2,12 +2,25 @@
 //! snapshot over minimal HTTP/1.1.
 //!
 //! The file has one record per line: a receive timestamp in nanoseconds, a space, and the
-//! JSON exactly as received. Stream messages (combined-stream objects
-//! `{"stream":...,"data":{...}}` carrying depthUpdate, bookTicker or trade) are sent as one
-//! datagram each: the JSON text after the timestamp, byte for byte. The line holding the REST
-//! snapshot (`{"lastUpdateId":...}`) is not sent; it is the body of
-//! `GET /api/v3/depth?symbol=SYMBOL` (the symbol is taken from the stream messages, compared
-//! case-insensitively). Datagrams over [`MAX_DATAGRAM`] bytes are skipped and counted.
+//! JSON exactly as received. Two framings:
+//! - **Raw** (default): stream messages (combined-stream objects `{"stream":...,"data":{...}}`
+//!   carrying depthUpdate, bookTicker or trade) are sent as one datagram each: the JSON text
+//!   after the timestamp, byte for byte. The line holding the REST snapshot
+//!   (`{"lastUpdateId":...}`) is not sent. Datagrams over [`MAX_DATAGRAM`] bytes are skipped
+//!   and counted. A receiver with a 2 KiB AF_XDP frame sees only the messages that fit one
+//!   Ethernet frame (about 85% of the btcusdt sample's depth updates).
+//! - **Relay** (`--binance-relay BYTES`): every message, *including the snapshot at its place
+//!   in the file*, is numbered and split into fragments of at most BYTES payload bytes,
+//!   [`tickwire_protocol::binance::relay`] framing. Sending the snapshot in-band, where the
+//!   recording received it, gives the receiver exactly the recording's order of snapshot and
+//!   diffs: the depth updates before it are buffered and the ones it contains dropped, as
+//!   Binance's procedure prescribes, so a receiver's book equals the book
+//!   `tickwire-dataplane book --format binance` computes from the file. (A live relay would
+//!   publish snapshots periodically; this replay has the recording's one.)
+//!
+//! Either way the snapshot is also the body of `GET /api/v3/depth?symbol=SYMBOL` (the symbol
+//! is taken from the stream messages, compared case-insensitively). When the replay ends the
+//! venue prints `venue: binance replay done {"messages":m,"datagrams":d,"oversized":o}`.
 //!
 //! Pacing: `--binance-rate N` sends N messages per second; without it the recorded
 //! timestamps are followed (the gaps between receive times), each gap capped at one second.
@@ -27,6 +40,8 @@ use std::{
     thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
+
+use tickwire_protocol::binance::relay;
 
 use crate::net::POLL;
 
@@ -67,6 +82,8 @@ pub struct BinanceFile {
     pub messages: Vec<(u64, String)>,
     /// The REST snapshot JSON, if the file has one.
     pub snapshot: Option<String>,
+    /// How many stream messages precede the snapshot line in the file.
+    pub snapshot_index: usize,
     /// Upper-case symbol from the stream messages (e.g. `BTCUSDT`).
     pub symbol: Option<String>,
 }
@@ -104,6 +121,7 @@ impl BinanceFile {
             })?;
             if json.starts_with("{\"lastUpdateId\"") {
                 parsed.snapshot = Some(json.to_owned());
+                parsed.snapshot_index = parsed.messages.len();
                 continue;
             }
             if parsed.symbol.is_none()
@@ -122,8 +140,10 @@ impl BinanceFile {
 /// Binance mode counters.
 #[derive(Debug, Default)]
 pub struct BinanceCounters {
-    /// Datagrams sent.
+    /// Messages sent (in relay mode: every fragment of them sent).
     pub sent: AtomicU64,
+    /// Datagrams sent (equal to `sent` in raw mode).
+    pub datagrams: AtomicU64,
     /// Messages skipped for size.
     pub oversized: AtomicU64,
     /// Snapshot requests answered.
@@ -131,13 +151,19 @@ pub struct BinanceCounters {
 }
 
 /// Starts the replay thread (if `dest` is set) and the snapshot server (if `listener` is).
+/// `relay`: relay framing with fragments of at most this many payload bytes (raw if `None`).
 ///
 /// # Errors
 /// If a socket cannot be configured or a thread cannot start.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site, the venue's start-up"
+)]
 pub fn spawn(
     file: Arc<BinanceFile>,
     dest: Option<(UdpSocket, SocketAddr)>,
     rate: Option<u64>,
+    relay: Option<usize>,
     listener: Option<TcpListener>,
     stop: Arc<AtomicBool>,
     counters: Arc<BinanceCounters>,
@@ -150,7 +176,7 @@ pub fn spawn(
         handles.push(
             thread::Builder::new()
                 .name("binance-replay".into())
-                .spawn(move || replay(&file, &socket, dest, rate, &stop, &counters))?,
+                .spawn(move || replay(&file, &socket, dest, rate, relay, &stop, &counters))?,
         );
     }
     if let Some(listener) = listener {
@@ -184,12 +210,19 @@ fn replay(
     socket: &UdpSocket,
     dest: SocketAddr,
     rate: Option<u64>,
+    relay: Option<usize>,
     stop: &AtomicBool,
     counters: &BinanceCounters,
 ) {
     let start = Instant::now();
     let mut due = start;
     let mut previous: Option<u64> = None;
+    let mut scratch = Vec::with_capacity(relay.unwrap_or(0) + relay::HEADER_LEN);
+    let mut sequence = 0u64;
+    let snapshot = match (relay, &file.snapshot) {
+        (Some(_), Some(snapshot)) => Some(snapshot.as_str()),
+        _ => None,
+    };
     for (index, (stamp, json)) in file.messages.iter().enumerate() {
         match rate {
             Some(rate) if rate > 0 => {
@@ -205,19 +238,96 @@ fn replay(
         if !sleep_until(due, stop) {
             return;
         }
-        if json.len() > MAX_DATAGRAM {
-            counters.oversized.fetch_add(1, Ordering::Relaxed);
+        let Some(max_payload) = relay else {
+            if json.len() > MAX_DATAGRAM {
+                counters.oversized.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if socket.send_to(json.as_bytes(), dest).is_ok() {
+                counters.sent.fetch_add(1, Ordering::Relaxed);
+                counters.datagrams.fetch_add(1, Ordering::Relaxed);
+            }
             continue;
+        };
+        if index == file.snapshot_index
+            && let Some(snapshot) = snapshot
+        {
+            sequence += 1;
+            send_fragments(
+                socket,
+                dest,
+                sequence,
+                snapshot,
+                max_payload,
+                &mut scratch,
+                counters,
+            );
         }
-        if socket.send_to(json.as_bytes(), dest).is_ok() {
-            counters.sent.fetch_add(1, Ordering::Relaxed);
-        }
+        sequence += 1;
+        send_fragments(
+            socket,
+            dest,
+            sequence,
+            json,
+            max_payload,
+            &mut scratch,
+            counters,
+        );
     }
-    tracing::info!(
-        sent = counters.sent.load(Ordering::Relaxed),
-        oversized = counters.oversized.load(Ordering::Relaxed),
-        "Binance replay finished"
+    if file.snapshot_index >= file.messages.len()
+        && let (Some(max_payload), Some(snapshot)) = (relay, snapshot)
+    {
+        sequence += 1;
+        send_fragments(
+            socket,
+            dest,
+            sequence,
+            snapshot,
+            max_payload,
+            &mut scratch,
+            counters,
+        );
+    }
+    let (messages, datagrams, oversized) = (
+        counters.sent.load(Ordering::Relaxed),
+        counters.datagrams.load(Ordering::Relaxed),
+        counters.oversized.load(Ordering::Relaxed),
     );
+    tracing::info!(messages, datagrams, oversized, "Binance replay finished");
+    println!(
+        r#"venue: binance replay done {{"messages":{messages},"datagrams":{datagrams},"oversized":{oversized}}}"#
+    );
+}
+
+/// Sends one message in relay framing; counts it sent if every fragment went out.
+fn send_fragments(
+    socket: &UdpSocket,
+    dest: SocketAddr,
+    sequence: u64,
+    json: &str,
+    max_payload: usize,
+    scratch: &mut Vec<u8>,
+    counters: &BinanceCounters,
+) {
+    let mut complete = true;
+    let fragmented = relay::fragment(
+        sequence,
+        json.as_bytes(),
+        max_payload,
+        scratch,
+        |datagram| {
+            if socket.send_to(datagram, dest).is_ok() {
+                counters.datagrams.fetch_add(1, Ordering::Relaxed);
+            } else {
+                complete = false;
+            }
+        },
+    );
+    if fragmented.is_err() {
+        counters.oversized.fetch_add(1, Ordering::Relaxed);
+    } else if complete {
+        counters.sent.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 fn serve(
@@ -317,6 +427,7 @@ mod tests {
         BinanceFile {
             messages: vec![],
             snapshot: Some(r#"{"lastUpdateId":1,"bids":[],"asks":[]}"#.into()),
+            snapshot_index: 0,
             symbol: Some("BTCUSDT".into()),
         }
     }

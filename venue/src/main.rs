@@ -164,6 +164,10 @@ struct Args {
     /// HTTP port serving the Binance REST depth snapshot.
     #[arg(long)]
     binance_snapshot: Option<u16>,
+    /// Relay framing: number and fragment every Binance message (snapshot included, in-band)
+    /// into datagrams of at most this many payload bytes (e.g. 1400 for a 1500-byte MTU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=8192))]
+    binance_relay: Option<u16>,
 }
 
 /// A parsed decimal price as `Price(4)` raw units.
@@ -248,6 +252,10 @@ struct Running {
     events: mpsc::Receiver<Event>,
     threads: Vec<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
+    /// Keeps the event channel open in Binance mode, whose threads send the engine nothing:
+    /// without it a Binance-only venue would end at once (the engine also ends on a closed
+    /// channel) instead of replaying and serving until stopped.
+    keep_open: Option<mpsc::SyncSender<Event>>,
 }
 
 fn start(args: &Args) -> anyhow::Result<Running> {
@@ -293,8 +301,12 @@ fn start(args: &Args) -> anyhow::Result<Running> {
         .map(|path| BinanceFile::load(path).context("loading the Binance file"))
         .transpose()?
         .map(Arc::new);
-    if args.binance.is_none() && (args.binance_dest.is_some() || args.binance_snapshot.is_some()) {
-        bail!("--binance-dest and --binance-snapshot need --binance FILE");
+    if args.binance.is_none()
+        && (args.binance_dest.is_some()
+            || args.binance_snapshot.is_some()
+            || args.binance_relay.is_some())
+    {
+        bail!("--binance-dest, --binance-snapshot and --binance-relay need --binance FILE");
     }
 
     // Sockets.
@@ -407,6 +419,7 @@ fn start(args: &Args) -> anyhow::Result<Running> {
     if let Some(listener) = admin {
         threads.push(net::spawn_admin(listener, Arc::clone(&stop), tx.clone())?);
     }
+    let keep_open = binance_file.is_some().then(|| tx.clone());
     drop(tx);
     if let Some(file) = binance_file {
         let counters = Arc::new(BinanceCounters::default());
@@ -414,6 +427,7 @@ fn start(args: &Args) -> anyhow::Result<Running> {
             file,
             binance_socket,
             args.binance_rate,
+            args.binance_relay.map(usize::from),
             binance_http,
             Arc::clone(&stop),
             counters,
@@ -477,6 +491,7 @@ fn start(args: &Args) -> anyhow::Result<Running> {
         events,
         threads,
         stop,
+        keep_open,
     })
 }
 
@@ -494,8 +509,10 @@ fn main() -> anyhow::Result<()> {
         events,
         threads,
         stop,
+        keep_open,
     } = start(&args)?;
     let report = engine.run(&events);
+    drop(keep_open);
     stop.store(true, Ordering::Relaxed);
     drop(events);
     for thread in threads {

@@ -886,6 +886,64 @@ fn binance_datagrams_and_snapshot() {
     assert!(get("/nope").starts_with("HTTP/1.1 404"));
 }
 
+/// Relay framing: every message of the sample, the snapshot included at its place in the
+/// file, arrives numbered and fragmented into datagrams that fit an Ethernet frame.
+#[test]
+fn binance_relay_fragments_every_message_and_the_snapshot_in_band() {
+    use tickwire_protocol::binance::relay::{HEADER_LEN, Reassembler};
+    let (socket, dest) = feed_socket();
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/binance/btcusdt_20240808.gz"
+    );
+    // A slow pace: no burst large enough to overflow the loopback socket's buffer.
+    let venue = Venue::start(&[
+        "--binance",
+        sample,
+        "--binance-dest",
+        &dest,
+        "--binance-rate",
+        "400",
+        "--binance-relay",
+        "1400",
+    ]);
+    let datagrams = collect(&socket, Duration::from_millis(700));
+    drop(venue);
+    assert!(datagrams.len() > 100, "{}", datagrams.len());
+    assert!(datagrams.iter().all(|d| d.len() <= HEADER_LEN + 1400));
+    let mut reassembler = Reassembler::new(1 << 20);
+    let mut messages: Vec<Vec<u8>> = Vec::new();
+    for datagram in &datagrams {
+        if let Some(message) = reassembler.push(datagram).unwrap() {
+            messages.push(message.to_vec());
+        }
+    }
+    assert_eq!(reassembler.counters().messages_lost, 0);
+    assert!(
+        datagrams.len() > messages.len(),
+        "large messages are fragmented"
+    );
+    let first: Value = serde_json::from_slice(&messages[0]).unwrap();
+    assert_eq!(first["data"]["U"], 50_093_239_189_u64);
+    let snapshot = messages
+        .iter()
+        .position(|m| m.starts_with(b"{\"lastUpdateId\""))
+        .expect("the snapshot is relayed in band");
+    let body: Value = serde_json::from_slice(&messages[snapshot]).unwrap();
+    assert_eq!(body["lastUpdateId"], 50_093_239_218_u64);
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.starts_with(b"{\"lastUpdateId\""))
+            .count(),
+        1
+    );
+    assert_eq!(snapshot, SNAPSHOT_INDEX);
+}
+
+/// Stream messages before the snapshot line in the btcusdt sample.
+const SNAPSHOT_INDEX: usize = 7;
+
 #[test]
 fn admin_errors_and_sigterm_shutdown() {
     let (feed, feed_addr) = feed_socket();

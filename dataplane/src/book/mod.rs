@@ -7,6 +7,7 @@
 //! Both allocate at construction only. A book that must not be traded on says why through
 //! [`Staleness`]; strategies and the risk gate rely on it.
 
+pub mod l2;
 pub mod l3;
 
 use tickwire_common::{Price, Qty};

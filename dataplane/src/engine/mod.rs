@@ -2,7 +2,8 @@
 //!
 //! Per iteration:
 //! 1. **Receive** a batch ([`PacketIo::poll`]): feed packets go through MoldUDP64
-//!    sequencing into the L3 books; venue datagrams through the UFO session into the order
+//!    sequencing into the L3 books, or (Binance feeds) through relay reassembly and the
+//!    Binance decoder into the L2 books; venue datagrams through the UFO session into the order
 //!    manager. Strategies see book changes (once per packet per symbol, on the final state)
 //!    and order events, and push intents.
 //! 2. **Decide and send** every intent: pre-trade risk gate against one limits snapshot →
@@ -40,12 +41,15 @@ use tickwire_protocol::{
 use crate::{
     audit::{AuditWriter, audit_ring},
     book::{
-        Side, Staleness,
+        Side, Staleness, TopOfBook,
         l3::{L3Books, L3Config},
     },
     clock::{WallClock, monotonic_ns},
     config::{DataPlaneConfig, FeedKind, symbol_bytes},
-    feed::mold::{MoldConfig, MoldRecovery},
+    feed::{
+        binance::{BinanceFeed, BinanceFeedConfig, FeedEvent},
+        mold::{MoldConfig, MoldRecovery},
+    },
     io::{DestId, IoConfig, IoCounters, IoError, Listen, PacketIo, RxAction, RxDatagram},
     orders::{Applied, OrderConfig, OrderManager},
     risk::{CheckKind, MarketRisk, RiskCheck, RiskGate},
@@ -123,8 +127,11 @@ struct Symbol {
     name: [u8; 8],
     venue_stock: Stock,
     tick: Price,
+    /// Index in `Core::feeds` (ITCH symbols; `usize::MAX` for a Binance symbol).
     feed: usize,
     book: u16,
+    /// Binance symbols: (index in `Core::binance`, book in that feed).
+    l2: Option<(usize, usize)>,
     last_trade: Price,
     /// Local (monotonic) time of the last book change.
     last_update_ns: u64,
@@ -145,6 +152,16 @@ struct ItchFeed {
     book_symbol: Vec<SymbolId>,
     pending_requests: Vec<Request>,
     gap: bool,
+}
+
+/// A Binance feed: its port and its L2 books.
+#[derive(Debug)]
+struct BinanceSlot {
+    name: String,
+    port: u16,
+    feed: BinanceFeed,
+    /// Book index → symbol.
+    book_symbol: Vec<SymbolId>,
 }
 
 struct StrategySlot {
@@ -229,6 +246,7 @@ struct Core {
     wall: WallClock,
     symbols: Vec<Symbol>,
     feeds: Vec<ItchFeed>,
+    binance: Vec<BinanceSlot>,
     venue: UfoClient,
     venue_dest: DestId,
     venue_port: u16,
@@ -306,13 +324,21 @@ impl<I: PacketIo> Engine<I> {
         let invalid = |message: String| EngineError::Config(message);
         let mut symbols = Vec::with_capacity(config.symbols.len());
         let mut feeds = Vec::with_capacity(config.feeds.len());
+        let mut binance = Vec::with_capacity(config.feeds.len());
+        // Configuration feed index → (Binance?, index in `feeds` or `binance`).
+        let mut feed_slots = Vec::with_capacity(config.feeds.len());
         for feed in &config.feeds {
-            if feed.kind != FeedKind::ItchMoldudp64 {
-                return Err(invalid(format!(
-                    "feed {:?}: only itch-moldudp64 feeds run in the engine yet",
-                    feed.name
-                )));
+            if feed.kind == FeedKind::Binance {
+                feed_slots.push((true, binance.len()));
+                binance.push(BinanceSlot {
+                    name: feed.name.clone(),
+                    port: feed.listen.port(),
+                    feed: BinanceFeed::new(BinanceFeedConfig::default()),
+                    book_symbol: Vec::with_capacity(config.symbols.len()),
+                });
+                continue;
             }
+            feed_slots.push((false, feeds.len()));
             let retransmit = match (feed.retransmit, feed.request_port) {
                 (Some(server), Some(port)) => Some(io.add_destination(port, server)?),
                 (Some(server), None) => Some(io.add_destination(feed.listen.port(), server)?),
@@ -350,12 +376,25 @@ impl<I: PacketIo> Engine<I> {
                 .iter()
                 .position(|feed| feed.name == symbol.feed)
                 .ok_or_else(|| invalid(format!("symbol {}: unknown feed", symbol.name)))?;
-            let book = feeds[feed]
-                .books
-                .subscribe(name)
-                .map_err(|error| invalid(error.to_string()))?;
             let id = SymbolId::try_from(index).map_err(|_| invalid("too many symbols".into()))?;
-            feeds[feed].book_symbol.push(id);
+            let (feed, book, l2) = match feed_slots[feed] {
+                (true, slot) => {
+                    let book = binance[slot]
+                        .feed
+                        .subscribe(&symbol.name)
+                        .map_err(|error| invalid(format!("symbol {}: {error}", symbol.name)))?;
+                    binance[slot].book_symbol.push(id);
+                    (usize::MAX, 0, Some((slot, book)))
+                }
+                (false, feed) => {
+                    let book = feeds[feed]
+                        .books
+                        .subscribe(name)
+                        .map_err(|error| invalid(error.to_string()))?;
+                    feeds[feed].book_symbol.push(id);
+                    (feed, book, None)
+                }
+            };
             let venue_name = symbol.venue_symbol.as_deref().unwrap_or(&symbol.name);
             symbols.push(Symbol {
                 name,
@@ -365,6 +404,7 @@ impl<I: PacketIo> Engine<I> {
                     .map_err(|error| invalid(format!("symbol {} tick: {error}", symbol.name)))?,
                 feed,
                 book,
+                l2,
                 last_trade: Price::NONE,
                 last_update_ns: 0,
                 strategies: Vec::with_capacity(config.strategies.len()),
@@ -426,6 +466,7 @@ impl<I: PacketIo> Engine<I> {
         let core = Core {
             wall: WallClock::new(),
             feeds,
+            binance,
             venue: client,
             venue_dest,
             venue_port: venue.local_port,
@@ -574,7 +615,11 @@ impl<I: PacketIo> Engine<I> {
 
     /// Every symbol's book as JSON: `{"BOB":{"bids":[[price,shares],...],"asks":[...]},...}`,
     /// best first, prices in ITCH `Price(4)` units (start-up and shutdown tooling only:
-    /// allocates).
+    /// allocates). A Binance symbol's book is
+    /// `{"feed":name,"state":"synced","last_update_id":u,"counters":{…},"bids":[["61837.63000000","3.78826000"],...],"asks":[...]}`
+    /// (decimals with 8 places, as Binance and `tickwire-dataplane book --format binance`
+    /// print them), and the key `"binance_feeds"` (longer than any symbol) maps each Binance
+    /// feed's name to its counters.
     #[must_use]
     pub fn books_json(&self) -> String {
         let mut out = String::from("{");
@@ -582,6 +627,15 @@ impl<I: PacketIo> Engine<I> {
         for (index, symbol) in self.core.symbols.iter().enumerate() {
             if index > 0 {
                 out.push(',');
+            }
+            if let Some((slot, book)) = symbol.l2 {
+                let feed = &self.core.binance[slot];
+                out.push_str(&crate::feed::binance::book_json(
+                    tickwire_link::abi::text_of(&symbol.name),
+                    &feed.name,
+                    feed.feed.book(book),
+                ));
+                continue;
             }
             let books = &self.core.feeds[symbol.feed].books;
             out.push('"');
@@ -608,6 +662,16 @@ impl<I: PacketIo> Engine<I> {
             }
             out.push('}');
         }
+        if !self.core.binance.is_empty() {
+            out.push_str(",\"binance_feeds\":{");
+            for (index, slot) in self.core.binance.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&crate::feed::binance::counters_json(&slot.name, &slot.feed));
+            }
+            out.push('}');
+        }
         out.push('}');
         out
     }
@@ -628,6 +692,8 @@ impl Core {
             .position(|feed| feed.ports.contains(&port))
         {
             self.on_feed_packet(feed, datagram.payload, now);
+        } else if let Some(slot) = self.binance.iter().position(|slot| slot.port == port) {
+            self.on_binance_datagram(slot, datagram.payload, now);
         } else if port == self.venue_port && datagram.src == self.venue_server {
             self.on_venue_datagram(datagram.payload, now);
         } else {
@@ -666,6 +732,43 @@ impl Core {
         self.dispatch_books(now);
     }
 
+    fn on_binance_datagram(&mut self, slot: usize, payload: &[u8], now: u64) {
+        self.bump(StatCounter::FeedPackets);
+        let binance = &mut self.binance[slot];
+        let before = binance.feed.counters();
+        let event = binance.feed.on_datagram(payload, now);
+        let after = binance.feed.counters();
+        let (decoded, rejected) = (
+            after.messages - before.messages,
+            (after.decode_errors + after.framing_errors)
+                - (before.decode_errors + before.framing_errors),
+        );
+        self.counters[StatCounter::FeedMessages as usize] += decoded;
+        self.counters[StatCounter::FeedMalformed as usize] += rejected;
+        if let FeedEvent::Book { book, .. } = event
+            && let Some(&symbol) = self.binance[slot].book_symbol.get(book)
+        {
+            let state = &mut self.symbols[usize::from(symbol)];
+            state.last_update_ns = now;
+            state.dirty = true;
+            self.dispatch_books(now);
+        }
+    }
+
+    /// Top of book and staleness of a symbol's book (L3 or L2).
+    fn book_state(&self, symbol: &Symbol, now: u64) -> (TopOfBook, Option<Staleness>) {
+        match symbol.l2 {
+            Some((slot, book)) => {
+                let book = self.binance[slot].feed.book(book);
+                (book.top(), book.staleness(now, 0))
+            }
+            None => {
+                let books = &self.feeds[symbol.feed].books;
+                (books.top(symbol.book), books.staleness(symbol.book, now, 0))
+            }
+        }
+    }
+
     fn on_feed_progress(&mut self, feed_index: usize, progress: crate::feed::mold::Progress) {
         let feed = &mut self.feeds[feed_index];
         if progress.gap_open && !feed.gap {
@@ -691,14 +794,14 @@ impl Core {
 
     fn market_view(&self, symbol: SymbolId, now: u64) -> MarketView {
         let state = &self.symbols[usize::from(symbol)];
-        let books = &self.feeds[state.feed].books;
+        let (top, staleness) = self.book_state(state, now);
         let quiet =
             self.max_quiet_ns != 0 && now.saturating_sub(state.last_update_ns) > self.max_quiet_ns;
         MarketView {
             symbol,
-            top: books.top(state.book),
+            top,
             last_trade: state.last_trade,
-            tradable: books.staleness(state.book, now, 0).is_none() && !quiet,
+            tradable: staleness.is_none() && !quiet,
             tick: state.tick,
         }
     }
@@ -1552,17 +1655,21 @@ impl Core {
             .feeds
             .iter()
             .map(|feed| feed.recovery.counters().messages)
-            .sum();
+            .sum::<u64>()
+            + self
+                .binance
+                .iter()
+                .map(|slot| slot.feed.counters().messages)
+                .sum::<u64>();
         for (index, symbol) in self.symbols.iter().enumerate().take(MAX_SYMBOLS) {
-            let books = &self.feeds[symbol.feed].books;
-            let top = books.top(symbol.book);
+            let (top, staleness) = self.book_state(symbol, now);
             stats.tops[index] = TopRecord {
                 symbol: symbol.name,
                 bid_price: top.bid_price.raw(),
                 bid_qty: top.bid_qty.raw(),
                 ask_price: top.ask_price.raw(),
                 ask_qty: top.ask_qty.raw(),
-                stale: match books.staleness(symbol.book, now, 0) {
+                stale: match staleness {
                     None => 0,
                     Some(Staleness::Gap) => 1,
                     Some(Staleness::Inconsistent) => 2,

@@ -2,8 +2,8 @@
 //!
 //! Output is one JSON object per line on stdout. Every failure — unknown format,
 //! unreadable file, truncated or malformed data — is a [`ToolError`] whose message names
-//! the file, the byte offset and the message type where known; the binary prints it on one
-//! line and exits non-zero. Files are streamed (gzip detected by its magic bytes), so their
+//! the file, the byte offset (binary formats) or line number (line formats) and the message
+//! type where known; the binary prints it on one line and exits non-zero. Files are streamed (gzip detected by its magic bytes), so their
 //! size is not limited by memory.
 
 pub mod book;
@@ -49,6 +49,16 @@ pub enum ToolError {
         /// What is wrong, naming the message type where known.
         message: String,
     },
+    /// A line of a line-oriented file is malformed, too long or unreadable.
+    #[error("{}: line {line}: {message}", path.display())]
+    Line {
+        /// File.
+        path: PathBuf,
+        /// One-based line number.
+        line: u64,
+        /// What is wrong, naming the message type and field where known.
+        message: String,
+    },
     /// Writing the output failed (a closed pipe ends the run quietly, see `main`).
     #[error("writing output: {0}")]
     Output(io::Error),
@@ -69,6 +79,14 @@ impl ToolError {
         Self::Data {
             path: path.to_owned(),
             offset,
+            message: message.into(),
+        }
+    }
+
+    fn line(path: &Path, line: u64, message: impl Into<String>) -> Self {
+        Self::Line {
+            path: path.to_owned(),
+            line,
             message: message.into(),
         }
     }
@@ -156,6 +174,51 @@ pub fn for_each_binary_file_message(
         filled -= consumed;
         base += consumed as u64;
     }
+}
+
+/// Streams a line-oriented file (gzip or plain), calling `each(line_number, line)` for every
+/// line without its `\n` (or `\r\n`); `line` is mutable so that in-place parsers (simd-json)
+/// can use it. Lines longer than `max_line_len` bytes are an error, so a file without
+/// newlines cannot make the buffer grow without bound. A last line without `\n` is a line.
+///
+/// # Errors
+/// [`ToolError::Io`] if the file cannot be opened; [`ToolError::Line`] for a read failure
+/// (including a truncated gzip stream) or an overlong line; whatever `each` returns.
+pub fn for_each_line(
+    path: &Path,
+    max_line_len: usize,
+    mut each: impl FnMut(u64, &mut [u8]) -> Result<(), ToolError>,
+) -> Result<(), ToolError> {
+    let mut input = BufReader::with_capacity(1 << 16, open_input(path)?);
+    let mut buffer = Vec::with_capacity(max_line_len.min(1 << 20) + 1);
+    let limit = u64::try_from(max_line_len)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    // Bounded by the file: every iteration consumes at least one byte or ends.
+    for number in 1u64.. {
+        buffer.clear();
+        let read = (&mut input)
+            .take(limit)
+            .read_until(b'\n', &mut buffer)
+            .map_err(|error| ToolError::line(path, number, format!("reading: {error}")))?;
+        if read == 0 {
+            break;
+        }
+        if buffer.last() == Some(&b'\n') {
+            buffer.pop();
+            if buffer.last() == Some(&b'\r') {
+                buffer.pop();
+            }
+        } else if buffer.len() > max_line_len {
+            return Err(ToolError::line(
+                path,
+                number,
+                format!("line longer than {max_line_len} bytes"),
+            ));
+        }
+        each(number, &mut buffer)?;
+    }
+    Ok(())
 }
 
 /// Appends `text` to `out` as a JSON string (quotes, escapes, invalid UTF-8 as U+FFFD).

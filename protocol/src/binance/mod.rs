@@ -55,6 +55,7 @@ use core::fmt;
 use simd_json::{Buffers, Tape};
 use tickwire_common::{FIXED_SCALE, FixedError, Price, Qty};
 
+pub mod relay;
 mod scan;
 mod tape;
 
