@@ -184,6 +184,7 @@ fn run_engine<I: PacketIo + Send + 'static>(
         .context("spawning the engine thread")?;
     let mut link = LinkThread::new(handles, audit_log, link)?;
     let operator_kill = runtime::kill_on_sigusr1().context("installing the SIGUSR1 handler")?;
+    let mut watchdog = crate::sdnotify::Watchdog::from_env(config.engine.stats_interval_ms);
     while !engine_thread.is_finished() {
         if operator_kill.swap(false, std::sync::atomic::Ordering::Relaxed) {
             let mut command = Command::new(CommandKind::Kill);
@@ -192,6 +193,7 @@ fn run_engine<I: PacketIo + Send + 'static>(
             link.backlog.push_front(ControlMessage::Command(command));
             tracing::warn!("kill switch requested by SIGUSR1");
         }
+        watchdog.tick(!link.handles.stats.is_empty()); // a snapshot waiting: the engine turns
         link.round()?;
         thread::sleep(Duration::from_millis(1));
     }

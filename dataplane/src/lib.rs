@@ -8,6 +8,7 @@
 //! | Ethernet/IPv4/UDP parsing, header templates, checksums | [`net`] |
 //! | packet I/O: AF_XDP and kernel-socket backends | [`io`] |
 //! | core pinning, stop signal | [`runtime`] |
+//! | systemd readiness and watchdog (`sd_notify`) | [`sdnotify`] |
 //! | UDP reflector (the latency floor) and its ping client | [`reflect`], [`ping`] |
 //! | test topology (network namespaces over a veth pair) | [`netns`] |
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -27,6 +28,7 @@ pub mod ping;
 pub mod reflect;
 pub mod risk;
 pub mod runtime;
+pub mod sdnotify;
 pub mod session;
 pub mod sim;
 pub mod stats;

@@ -1,6 +1,7 @@
 //! `cargo xtask`: what cargo alone cannot do (see README).
 
 mod bench_rtt;
+mod deploy;
 mod ebpf;
 mod test;
 mod util;
@@ -39,6 +40,9 @@ enum Task {
         #[command(subcommand)]
         bench: Bench,
     },
+    /// Ship a release to a host over ssh, switch to it, health-check it, roll back on
+    /// failure (docs/ops.md).
+    Deploy(deploy::DeployArgs),
     /// The whole test suite (eBPF provenance, unit, integration and end-to-end tests, a
     /// bounded fuzz run of every decoder).
     Test {
@@ -103,6 +107,7 @@ fn main() -> anyhow::Result<()> {
                     json,
                 },
         } => bench_rtt::run(&root, count, rounds, json.as_deref()),
+        Task::Deploy(args) => deploy::run(&root, &args),
         Task::Test { fuzz_seconds } => test::run(&root, fuzz_seconds),
     }
 }

@@ -3,7 +3,10 @@
 //! 1. eBPF object provenance (stamp against sources; a rebuild when the toolchain exists);
 //! 2. `cargo test --workspace` (unit, property, golden, integration and end-to-end tests;
 //!    the XDP ones need root and skip with a printed reason otherwise);
-//! 3. a bounded run of every fuzz target (`cargo +nightly fuzz`), when nightly and
+//! 3. the provisioning tests (`ansible/test.sh`: ansible-lint production profile, syntax
+//!    check, check-mode run against localhost), when ansible is installed;
+//!    `TICKWIRE_REQUIRE_ANSIBLE=1` makes its absence a failure;
+//! 4. a bounded run of every fuzz target (`cargo +nightly fuzz`), when nightly and
 //!    cargo-fuzz are installed; `TICKWIRE_REQUIRE_FUZZ=1` makes their absence a failure.
 
 use std::{path::Path, process::Command};
@@ -24,7 +27,26 @@ pub fn run(root: &Path, fuzz_seconds: u32) -> anyhow::Result<()> {
             .current_dir(root)
             .args(["test", "--workspace"]),
     )?;
+    ansible(root)?;
     fuzz(root, fuzz_seconds)
+}
+
+fn ansible(root: &Path) -> anyhow::Result<()> {
+    let installed = ["ansible-playbook", "ansible-lint"].iter().all(|tool| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|output| output.status.success())
+    });
+    if !installed {
+        if std::env::var("TICKWIRE_REQUIRE_ANSIBLE").as_deref() == Ok("1") {
+            bail!("TICKWIRE_REQUIRE_ANSIBLE=1 but ansible-playbook or ansible-lint is missing");
+        }
+        println!("== ansible: SKIPPED (install: pip install -r ansible/requirements.txt)");
+        return Ok(());
+    }
+    println!("== ansible: lint, syntax check, check-mode run (ansible/test.sh)");
+    util::run(Command::new("bash").arg(root.join("ansible/test.sh")))
 }
 
 fn fuzz_available() -> bool {

@@ -39,7 +39,13 @@ pub fn build_release(root: &Path, packages: &[&str]) -> anyhow::Result<PathBuf> 
         command.args(["-p", package]);
     }
     run(&mut command)?;
-    Ok(root.join("target/release"))
+    Ok(target_dir(root).join("release"))
+}
+
+/// The workspace's target directory: `CARGO_TARGET_DIR` when set (relative to the workspace
+/// root), else `target/`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
 }
 
 /// A child process killed (SIGINT, then SIGKILL) when dropped.
