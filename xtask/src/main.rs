@@ -1,6 +1,8 @@
 //! `cargo xtask`: what cargo alone cannot do (see README).
 
+mod bench_report;
 mod bench_rtt;
+mod bench_wire;
 mod ebpf;
 mod test;
 mod util;
@@ -34,10 +36,10 @@ enum Task {
         #[arg(value_parser = ["up", "down"])]
         action: String,
     },
-    /// Benchmarks.
+    /// Benchmarks (without a subcommand: `report`).
     Bench {
         #[command(subcommand)]
-        bench: Bench,
+        bench: Option<Bench>,
     },
     /// The whole test suite (eBPF provenance, unit, integration and end-to-end tests, a
     /// bounded fuzz run of every decoder).
@@ -62,6 +64,46 @@ enum Bench {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Wire-to-wire latency: floor, afxdp, socket and tokio through the venue (needs root).
+    Wire(WireArgs),
+    /// Criterion micro benches + the wire harness → target/bench-report/ (report.md, PNG).
+    #[command(alias = "all")]
+    Report(WireArgs),
+}
+
+#[derive(Debug, Parser)]
+struct WireArgs {
+    /// Write the results as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Samples per configuration.
+    #[arg(long, default_value_t = 100_000)]
+    samples: u64,
+    /// Smoke run: 4,000 samples, short rate steps.
+    #[arg(long)]
+    quick: bool,
+    /// Tick rate of the latency runs (ticks per second).
+    #[arg(long, default_value_t = 5_000)]
+    rate: u64,
+    /// Rounds; configurations are interleaved round by round.
+    #[arg(long, default_value_t = 2)]
+    rounds: u32,
+}
+
+impl WireArgs {
+    fn options(self) -> bench_wire::Options {
+        bench_wire::Options {
+            json: self.json,
+            samples: if self.quick {
+                self.samples.min(4_000)
+            } else {
+                self.samples
+            },
+            quick: self.quick,
+            rate: self.rate,
+            rounds: self.rounds,
+        }
+    }
 }
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
@@ -97,12 +139,22 @@ fn main() -> anyhow::Result<()> {
         ])),
         Task::Bench {
             bench:
-                Bench::Rtt {
+                Some(Bench::Rtt {
                     count,
                     rounds,
                     json,
-                },
+                }),
         } => bench_rtt::run(&root, count, rounds, json.as_deref()),
+        Task::Bench {
+            bench: Some(Bench::Wire(args)),
+        } => bench_wire::run(&root, &args.options()).map(drop),
+        Task::Bench {
+            bench: Some(Bench::Report(args)),
+        } => bench_report::run(&root, &args.options()),
+        Task::Bench { bench: None } => {
+            let args = WireArgs::parse_from(["report"]);
+            bench_report::run(&root, &args.options())
+        }
         Task::Test { fuzz_seconds } => test::run(&root, fuzz_seconds),
     }
 }
