@@ -130,6 +130,12 @@ impl Bench {
         bench.send_packet(&[bid, ask]);
         bench.settle();
         assert_eq!(bench.venue.orders.len(), 2, "two quotes working");
+        // The first tick moves only the ask (the balanced book quotes on a tick boundary);
+        // from the second on, each swing moves both quotes.
+        let len = bench.next_tick();
+        let packet = bench.packet[..len].to_vec();
+        bench.inject_feed(&packet);
+        bench.settle();
         bench
     }
 

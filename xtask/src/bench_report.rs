@@ -250,7 +250,11 @@ pub fn markdown(wire: &Value, medians: &[(String, f64)], bench_lines: &[String])
     text
 }
 
-pub fn run(root: &Path, options: &bench_wire::Options) -> anyhow::Result<()> {
+pub fn run(
+    root: &Path,
+    options: &bench_wire::Options,
+    reuse_wire: Option<&Path>,
+) -> anyhow::Result<()> {
     let target = target_dir(root);
     let out = target.join("bench-report");
     std::fs::create_dir_all(&out)?;
@@ -259,7 +263,17 @@ pub fn run(root: &Path, options: &bench_wire::Options) -> anyhow::Result<()> {
     let mut options = options.clone();
     let json = options.json.take().unwrap_or_else(|| out.join("wire.json"));
     options.json = Some(json.clone());
-    let wire = bench_wire::run(root, &options)?;
+    let wire = match reuse_wire {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if path != json {
+                std::fs::write(&json, &text)?;
+            }
+            serde_json::from_str(&text).context("wire results")?
+        }
+        None => bench_wire::run(root, &options)?,
+    };
     util::run(util::cargo().current_dir(root).args([
         "build",
         "--release",

@@ -88,6 +88,10 @@ struct WireArgs {
     /// Rounds; configurations are interleaved round by round.
     #[arg(long, default_value_t = 2)]
     rounds: u32,
+    /// Report only: take the wire results from this JSON (an earlier run) instead of
+    /// running the harness.
+    #[arg(long)]
+    reuse_wire: Option<PathBuf>,
 }
 
 impl WireArgs {
@@ -150,10 +154,13 @@ fn main() -> anyhow::Result<()> {
         } => bench_wire::run(&root, &args.options()).map(drop),
         Task::Bench {
             bench: Some(Bench::Report(args)),
-        } => bench_report::run(&root, &args.options()),
+        } => {
+            let reuse = args.reuse_wire.clone();
+            bench_report::run(&root, &args.options(), reuse.as_deref())
+        }
         Task::Bench { bench: None } => {
             let args = WireArgs::parse_from(["report"]);
-            bench_report::run(&root, &args.options())
+            bench_report::run(&root, &args.options(), None)
         }
         Task::Test { fuzz_seconds } => test::run(&root, fuzz_seconds),
     }
