@@ -25,7 +25,7 @@ use std::{
 
 use serde_json::{Value, json};
 use tickwire_protocol::{
-    itch,
+    itch, moldudp64,
     ouch::{
         self, Accepted, BboWeight, CancelReason, Canceled, EnterOrder, Executed, InboundMessage,
         LiquidityFlag, Modified, OrderState, OutboundMessage, Price4, RejectReason, Rejected,
@@ -111,6 +111,14 @@ pub struct RunReport {
     pub feed_messages: u64,
     /// Retransmission requests answered.
     pub retransmit_requests: u64,
+    /// Ticks sent by the tick generator (`--flow ticks`; 0 otherwise).
+    pub ticks_sent: u64,
+    /// Flow steps forgotten because the venue fell more than a second behind.
+    pub flow_behind_skipped: u64,
+    /// Feed packets that came back (`--feed-echo`).
+    pub echoes: u64,
+    /// The histogram as `(value_ns, count)` pairs, for merging runs.
+    pub histogram: Vec<(u64, u64)>,
 }
 
 impl RunReport {
@@ -128,6 +136,13 @@ impl RunReport {
             object.insert("matched_orders".into(), json!(self.matched));
             object.insert("unmatched_orders".into(), json!(self.unmatched));
             object.insert("feed_messages".into(), json!(self.feed_messages));
+            object.insert("ticks_sent".into(), json!(self.ticks_sent));
+            object.insert(
+                "flow_behind_skipped".into(),
+                json!(self.flow_behind_skipped),
+            );
+            object.insert("echoes".into(), json!(self.echoes));
+            object.insert("histogram".into(), json!(self.histogram));
         }
         value
     }
@@ -413,7 +428,10 @@ impl Engine {
             .feed
             .next_deadline()
             .min(self.participants.next_deadline(now));
-        if !matches!(self.flow, Flow::None) && self.pacer.rate() > 0 && !self.session_ended {
+        if matches!(self.flow, Flow::Ticks(_)) && !self.session_ended {
+            // Ticks are paced one by one, not in 1 ms bursts.
+            deadline = deadline.min(self.pacer.next_due_ns());
+        } else if !matches!(self.flow, Flow::None) && self.pacer.rate() > 0 && !self.session_ended {
             deadline = deadline.min(now + FLOW_TICK_NS);
         }
         if let Some(end) = self.end_at_ns {
@@ -472,6 +490,10 @@ impl Engine {
             self.apply_effects();
         }
         self.actions = actions;
+        if matches!(self.flow, Flow::Ticks(_)) {
+            // One tick per feed packet, sent when it is due.
+            self.feed.flush(&mut self.latency);
+        }
     }
 
     fn handle(&mut self, event: Event) {
@@ -517,6 +539,13 @@ impl Engine {
                 self.handle_session_events(&mut session_events, &[]);
             }
             Event::Retransmit { from, bytes } => self.answer_retransmit(from, &bytes),
+            Event::FeedEcho { bytes, arrival_ns } => {
+                if let Ok(packet) = moldudp64::decode(&bytes)
+                    && !packet.is_empty()
+                {
+                    self.latency.on_echo(packet.next_sequence() - 1, arrival_ns);
+                }
+            }
             Event::Admin { line, reply } => {
                 let response = self.admin(&line);
                 let _ = reply.send(response);
@@ -1183,6 +1212,13 @@ impl Engine {
             feed_packets: self.feed.counters().packets,
             feed_messages: self.feed.next_sequence() - 1,
             retransmit_requests: self.feed.counters().retransmit_requests,
+            ticks_sent: match &self.flow {
+                Flow::Ticks(ticks) => ticks.ticks_sent,
+                _ => 0,
+            },
+            flow_behind_skipped: self.pacer.skipped,
+            echoes: self.latency.echoes,
+            histogram: self.latency.recorded(),
         }
     }
 
@@ -1385,6 +1421,10 @@ impl Engine {
                     object.insert("ok".into(), json!(true));
                 }
                 Ok(value)
+            }
+            "latency_reset" => {
+                self.latency.reset();
+                Ok(json!({"ok": true}))
             }
             "shutdown" => {
                 self.stop.store(true, Ordering::Relaxed);

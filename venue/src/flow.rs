@@ -20,6 +20,10 @@
 //! through the opposite best, which fills resting orders of anyone, participants included.
 //! The same seed and the same inputs give the same messages.
 //!
+//! Ticks (benchmarks): a deterministic tick generator in which every step is one book change
+//! that moves a market maker's quotes (see [`Ticks`]). The engine sends each tick in a
+//! packet of its own, paced to the rate rather than in 1 ms bursts.
+//!
 //! Rate control ([`Pacer`]): steps are owed at `rate` per second since the rate was set;
 //! each timer tick performs what is owed, at most [`MAX_STEPS_PER_TICK`]; when more than one
 //! second behind, the backlog is forgotten (counted) rather than burst out.
@@ -88,6 +92,17 @@ impl Pacer {
     #[must_use]
     pub const fn rate(&self) -> u64 {
         self.rate
+    }
+
+    /// When the next step falls due (monotonic ns); `u64::MAX` while paused.
+    #[must_use]
+    pub fn next_due_ns(&self) -> u64 {
+        if self.rate == 0 {
+            return u64::MAX;
+        }
+        let offset = u128::from(self.done + 1) * 1_000_000_000 / u128::from(self.rate);
+        self.since_ns
+            .saturating_add(u64::try_from(offset).unwrap_or(u64::MAX))
     }
 
     /// Steps owed now (at most [`MAX_STEPS_PER_TICK`]); the caller performs them all.
@@ -562,6 +577,116 @@ impl Synthetic {
     }
 }
 
+/// Shares of each of the two resting background orders a tick symbol starts with.
+pub const TICKS_BASE_SHARES: u32 = 100;
+/// Shares of the large order a tick moves between the bid and the ask.
+pub const TICKS_BIG_SHARES: u32 = 900_000;
+
+/// Tick generator for wire-to-wire benchmarks: every step after the set-up moves the
+/// microprice of one symbol (round robin) across a tick, so a market maker requotes on
+/// every tick.
+///
+/// Per symbol, set-up (two steps): a background bid of [`TICKS_BASE_SHARES`] at
+/// `start − tick` and an ask of as many at `start` (one tick wide). Then each step of that
+/// symbol deletes the large order (if any) and enters [`TICKS_BIG_SHARES`] on the other side
+/// at the best price, alternating: first on the bid. The microprice swings between just
+/// under the ask and just over the bid; a market maker quoting `min_spread_ticks = 3`
+/// around it moves both quotes by one tick on every tick (and never joins the best prices,
+/// so its own orders do not feed back into the microprice). Both actions of a step belong
+/// in one feed packet, so a consumer never sees the in-between book.
+#[derive(Debug)]
+pub struct Ticks {
+    symbols: Vec<u16>,
+    ticks: Vec<u32>,
+    start_price: u32,
+    /// Per symbol: set-up steps done (0..=2).
+    set_up: Vec<u8>,
+    /// Per symbol: the large order and whether it is on the bid.
+    big: Vec<Option<(OrderRef, bool)>>,
+    next: usize,
+    /// Steps after the set-up (ticks) performed.
+    pub ticks_sent: u64,
+}
+
+impl Ticks {
+    /// A generator over `symbols` (with their `ticks`, `Price(4)` raw) around `start_price`.
+    #[must_use]
+    pub fn new(symbols: Vec<u16>, ticks: Vec<u32>, start_price: u32) -> Self {
+        let count = symbols.len();
+        Self {
+            symbols,
+            ticks,
+            start_price,
+            set_up: vec![0; count],
+            big: vec![None; count],
+            next: 0,
+            ticks_sent: 0,
+        }
+    }
+
+    fn step(&mut self, exchange: &mut Exchange, out: &mut Vec<FlowAction>) {
+        let count = self.symbols.len();
+        if count == 0 {
+            return;
+        }
+        let slot = self.next % count;
+        self.next = self.next.wrapping_add(1);
+        let symbol = self.symbols[slot];
+        let tick = self
+            .ticks
+            .get(usize::from(symbol))
+            .copied()
+            .unwrap_or(100)
+            .max(1);
+        let ask = self.start_price.max(2 * tick);
+        let bid = ask - tick;
+        let order = |side, price, shares| NewOrder {
+            owner: Owner::Background,
+            symbol,
+            side,
+            price,
+            shares,
+            ioc: false,
+            displayed: true,
+        };
+        let set_up = &mut self.set_up[slot];
+        if *set_up < 2 {
+            let (side, price) = if *set_up == 0 {
+                (Side::Buy, bid)
+            } else {
+                (Side::Sell, ask)
+            };
+            *set_up += 1;
+            out.push(FlowAction::Enter(
+                exchange.allocate_ref(),
+                order(side, price, TICKS_BASE_SHARES),
+            ));
+            return;
+        }
+        let on_bid = match self.big[slot] {
+            Some((order_ref, was_bid)) => {
+                if exchange.order(order_ref).is_some() {
+                    out.push(FlowAction::Cancel(order_ref, 0));
+                }
+                !was_bid
+            }
+            None => true,
+        };
+        let order_ref = exchange.allocate_ref();
+        let (side, price) = if on_bid {
+            (Side::Buy, bid)
+        } else {
+            (Side::Sell, ask)
+        };
+        out.push(FlowAction::Enter(
+            order_ref,
+            order(side, price, TICKS_BIG_SHARES),
+        ));
+        self.big[slot] = Some((order_ref, on_bid));
+        self.ticks_sent += 1;
+    }
+}
+
 /// The configured background flow.
 #[derive(Debug)]
 pub enum Flow {
@@ -571,6 +696,8 @@ pub enum Flow {
     Replay(Replay),
     /// Random walk.
     Synthetic(Synthetic),
+    /// Benchmark tick generator.
+    Ticks(Ticks),
 }
 
 impl Flow {
@@ -580,6 +707,7 @@ impl Flow {
             Self::None => {}
             Self::Replay(replay) => replay.step(exchange, out),
             Self::Synthetic(synthetic) => synthetic.step(exchange, out),
+            Self::Ticks(ticks) => ticks.step(exchange, out),
         }
     }
 
@@ -590,6 +718,7 @@ impl Flow {
             Self::None => "none",
             Self::Replay(_) => "replay",
             Self::Synthetic(_) => "synthetic",
+            Self::Ticks(_) => "ticks",
         }
     }
 }
@@ -622,6 +751,79 @@ mod tests {
         assert!(pacer.skipped > 4_000);
         pacer.set_rate(0, 6_000_000_000);
         assert_eq!(pacer.owed(7_000_000_000), 0);
+    }
+
+    #[test]
+    fn pacer_next_due_follows_the_rate() {
+        let mut pacer = Pacer::new(4_000, 1_000);
+        assert_eq!(pacer.next_due_ns(), 1_000 + 250_000);
+        assert_eq!(pacer.owed(251_000), 1);
+        assert_eq!(pacer.next_due_ns(), 1_000 + 500_000);
+        pacer.set_rate(0, 0);
+        assert_eq!(pacer.next_due_ns(), u64::MAX);
+    }
+
+    #[test]
+    fn ticks_swing_the_large_order_between_bid_and_ask() {
+        // Two symbols, tick $0.01, start $100.00.
+        let mut ticks = Ticks::new(vec![0, 1], vec![100, 100], 1_000_000);
+        let mut exchange = Exchange::new(2);
+        let mut actions = Vec::new();
+        let mut effects = Vec::new();
+        let mut per_step = Vec::new();
+        for _ in 0..4 + 2 * 6 {
+            actions.clear();
+            ticks.step(&mut exchange, &mut actions);
+            per_step.push(actions.clone());
+            for action in &actions {
+                match *action {
+                    FlowAction::Enter(order_ref, order) => {
+                        exchange.enter(order_ref, order, &mut effects);
+                    }
+                    FlowAction::Cancel(order_ref, shares) => {
+                        assert!(exchange.cancel(order_ref, shares, None, &mut effects));
+                    }
+                    _ => unreachable!("ticks only enter and cancel"),
+                }
+            }
+            for symbol in 0..2 {
+                if let (Some(bid), Some(ask)) = exchange.best(symbol) {
+                    assert_eq!(
+                        (bid, ask),
+                        (999_900, 1_000_000),
+                        "one tick wide, never moves"
+                    );
+                }
+            }
+        }
+        assert_eq!(ticks.ticks_sent, 12);
+        // Set-up: one order per step; the first tick of a symbol only enters.
+        assert!(per_step[..6].iter().all(|step| step.len() == 1));
+        // Afterwards every tick deletes the large order and enters it on the other side.
+        let mut sides = Vec::new();
+        for step in &per_step[6..] {
+            assert_eq!(step.len(), 2, "{step:?}");
+            assert!(matches!(step[0], FlowAction::Cancel(_, 0)));
+            let FlowAction::Enter(_, order) = step[1] else {
+                panic!("{step:?}");
+            };
+            assert_eq!(order.shares, TICKS_BIG_SHARES);
+            sides.push((order.symbol, order.side));
+        }
+        assert_eq!(
+            sides[..4],
+            [
+                (0, Side::Sell),
+                (1, Side::Sell),
+                (0, Side::Buy),
+                (1, Side::Buy)
+            ]
+        );
+        assert!(
+            effects
+                .iter()
+                .all(|effect| !matches!(effect, crate::book::Effect::Executed { .. }))
+        );
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub struct Latency {
     pub matched: u64,
     /// Orders whose token carried a trigger the ring did not hold (or no trigger).
     pub unmatched: u64,
+    /// Feed packets that came back (`--feed-echo`, the reflector floor).
+    pub echoes: u64,
 }
 
 /// Percentiles of the recorded latencies, in nanoseconds.
@@ -120,6 +122,7 @@ impl Latency {
             orders_received: 0,
             matched: 0,
             unmatched: 0,
+            echoes: 0,
         }
     }
 
@@ -148,7 +151,19 @@ impl Latency {
     /// An Enter or Replace order with `token` arrived at `arrival_ns`.
     pub fn on_order(&mut self, order_token: &[u8; 14], arrival_ns: u64) {
         self.orders_received += 1;
-        let send_ns = token::trigger_seq(order_token).and_then(|trigger| self.send_time(trigger));
+        self.record_arrival(token::trigger_seq(order_token), arrival_ns);
+    }
+
+    /// A feed packet whose last message has `sequence` came back at `arrival_ns` (the
+    /// reflector floor): recorded like an order triggered by that message, counted in
+    /// `echoes` and `matched`/`unmatched` but not in `orders_received`.
+    pub fn on_echo(&mut self, sequence: u64, arrival_ns: u64) {
+        self.echoes += 1;
+        self.record_arrival(Some(sequence), arrival_ns);
+    }
+
+    fn record_arrival(&mut self, trigger: Option<u64>, arrival_ns: u64) {
+        let send_ns = trigger.and_then(|trigger| self.send_time(trigger));
         match send_ns {
             Some(send_ns) if arrival_ns >= send_ns => {
                 self.matched += 1;
@@ -157,6 +172,26 @@ impl Latency {
             }
             _ => self.unmatched += 1,
         }
+    }
+
+    /// Forgets the recorded latencies and the counters (the send-time ring stays): a
+    /// benchmark's warm-up ends here.
+    pub fn reset(&mut self) {
+        self.histogram.reset();
+        self.orders_received = 0;
+        self.matched = 0;
+        self.unmatched = 0;
+        self.echoes = 0;
+    }
+
+    /// Every recorded value as `(value_ns, count)`, ascending (`value_ns` is the highest
+    /// value equivalent to the bucket), so a reader can merge runs into its own histogram.
+    #[must_use]
+    pub fn recorded(&self) -> Vec<(u64, u64)> {
+        self.histogram
+            .iter_recorded()
+            .map(|value| (value.value_iterated_to(), value.count_at_value()))
+            .collect()
     }
 
     /// Current percentiles.
@@ -224,6 +259,48 @@ mod tests {
         latency.record_send(1 + RING_LEN as u64, 30);
         assert_eq!(latency.send_time(1), None);
         assert_eq!(latency.send_time(1 + RING_LEN as u64), Some(30));
+    }
+
+    #[test]
+    fn echoes_are_matched_by_their_last_sequence() {
+        let mut latency = Latency::new();
+        latency.record_send(7, 1_000);
+        latency.record_send(8, 2_000);
+        latency.on_echo(8, 2_500);
+        latency.on_echo(9, 3_000); // never sent
+        assert_eq!(
+            (latency.echoes, latency.matched, latency.unmatched),
+            (2, 1, 1)
+        );
+        assert_eq!(latency.orders_received, 0);
+        let summary = latency.summary();
+        assert_eq!(summary.samples, 1);
+        assert!((499..=501).contains(&summary.p50_ns), "{summary:?}");
+    }
+
+    #[test]
+    fn reset_forgets_samples_and_recorded_lists_every_value() {
+        let mut latency = Latency::new();
+        for sequence in 1..=10 {
+            latency.record_send(sequence, 0);
+            latency.on_echo(sequence, 1_000 * (sequence % 2 + 1));
+        }
+        assert_eq!(
+            latency
+                .recorded()
+                .iter()
+                .map(|(_, count)| count)
+                .sum::<u64>(),
+            10
+        );
+        assert_eq!(latency.recorded().len(), 2);
+        latency.reset();
+        assert_eq!((latency.matched, latency.echoes), (0, 0));
+        assert!(latency.recorded().is_empty());
+        assert_eq!(latency.summary().samples, 0);
+        // The ring survives: a later arrival still matches.
+        latency.on_echo(10, 5_000);
+        assert_eq!(latency.summary().samples, 1);
     }
 
     #[test]

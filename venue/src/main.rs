@@ -30,7 +30,7 @@ use tickwire_venue::{
     binance::{self, BinanceCounters, BinanceFile},
     engine::{Engine, EngineParts, Symbol},
     feed::{FaultConfig, Feed, FeedConfig},
-    flow::{Flow, Replay, Synthetic, SyntheticConfig},
+    flow::{Flow, Replay, Synthetic, SyntheticConfig, Ticks},
     net::{self, Event},
     rng::fraction_to_ppb,
     session::{Participants, SessionConfig},
@@ -45,6 +45,8 @@ enum FlowKind {
     Replay,
     /// Random-walk passive and aggressive orders.
     Synthetic,
+    /// Benchmark ticks: every step moves a market maker's quotes (see `flow::Ticks`).
+    Ticks,
 }
 
 /// tickwire's venue simulator: matching engine, OUCH 4.2 over SoupBinTCP and UFO, ITCH 5.0
@@ -65,6 +67,11 @@ struct Args {
     /// Do not loop multicast back to this host.
     #[arg(long)]
     no_multicast_loop: bool,
+    /// Read datagrams that come back to the feed socket (a reflector echoing the feed) and
+    /// record feed send → echo arrival in the latency histogram: the floor under the
+    /// wire-to-wire measurement.
+    #[arg(long)]
+    feed_echo: bool,
     /// MoldUDP64 session name (also the order-entry session), up to 10 alphanumerics.
     #[arg(long, default_value = "TICKWIRE01")]
     session: String,
@@ -289,11 +296,18 @@ fn start(args: &Args) -> anyhow::Result<Running> {
             start_price: price4(&args.start_price).context("--start-price")?,
             seed: args.seed,
         })),
+        FlowKind::Ticks => Flow::Ticks(Ticks::new(
+            (0..symbols.len())
+                .filter_map(|index| u16::try_from(index).ok())
+                .collect(),
+            symbols.iter().map(|symbol| symbol.tick).collect(),
+            price4(&args.start_price).context("--start-price")?,
+        )),
     };
     let flow_rate = match args.flow {
         FlowKind::None => 0,
         FlowKind::Replay => args.replay_rate,
-        FlowKind::Synthetic => args.rate,
+        FlowKind::Synthetic | FlowKind::Ticks => args.rate,
     };
     let binance_file = args
         .binance
@@ -418,6 +432,16 @@ fn start(args: &Args) -> anyhow::Result<Running> {
     }
     if let Some(listener) = admin {
         threads.push(net::spawn_admin(listener, Arc::clone(&stop), tx.clone())?);
+    }
+    if args.feed_echo {
+        let socket = feed_socket.try_clone().context("feed socket")?;
+        threads.push(net::spawn_udp_reader(
+            "feed-echo",
+            socket,
+            Arc::clone(&stop),
+            tx.clone(),
+            |_, bytes, arrival_ns| Event::FeedEcho { bytes, arrival_ns },
+        )?);
     }
     let keep_open = binance_file.is_some().then(|| tx.clone());
     drop(tx);

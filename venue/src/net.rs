@@ -78,6 +78,13 @@ pub enum Event {
         /// The request.
         bytes: Vec<u8>,
     },
+    /// A feed packet that came back to the feed socket (`--feed-echo`).
+    FeedEcho {
+        /// The datagram.
+        bytes: Vec<u8>,
+        /// Monotonic arrival time.
+        arrival_ns: u64,
+    },
     /// One admin request line; the answer goes to `reply`.
     Admin {
         /// The request.

@@ -1081,3 +1081,62 @@ fn ufo_client_data_is_acknowledged_while_data_flows() {
     client.receive(Duration::from_millis(300));
     assert_eq!(client.heartbeats, before);
 }
+
+/// `--flow ticks --feed-echo`: the test reflects every feed packet back to its source; the
+/// venue paces ticks one per packet, and every reflected data packet becomes a latency sample.
+#[test]
+fn ticks_flow_paces_single_tick_packets_and_feed_echo_is_measured() {
+    let (feed, feed_addr) = feed_socket();
+    let mut venue = venue_with(
+        &feed_addr,
+        &[
+            "--flow",
+            "ticks",
+            "--rate",
+            "2000",
+            "--symbols",
+            "ALC,BOB",
+            "--feed-echo",
+        ],
+    );
+    let mut echoed = 0u64;
+    let mut ticks_seen = 0u64;
+    let mut buf = [0u8; 2048];
+    let deadline = Instant::now() + Duration::from_millis(1000);
+    while Instant::now() < deadline {
+        let Ok((len, from)) = feed.recv_from(&mut buf) else {
+            continue;
+        };
+        feed.send_to(&buf[..len], from).unwrap();
+        let packet = moldudp64::decode(&buf[..len]).unwrap();
+        if packet.is_empty() {
+            continue;
+        }
+        echoed += 1;
+        let messages: Vec<itch::Message> = packet
+            .messages()
+            .map(|message| itch::decode(message).unwrap())
+            .collect();
+        // A tick is a delete of the large order and an add on the other side, in one packet.
+        if let [itch::Message::OrderDelete(_), itch::Message::AddOrder(add)] = messages.as_slice() {
+            assert_eq!(add.shares, 900_000);
+            ticks_seen += 1;
+        }
+    }
+    let live = venue.admin(&json!({"cmd": "latency"}));
+    venue.terminate();
+    venue.wait_exit(Duration::from_secs(10));
+    // 2,000 ticks/s for ~1 s, less start-up (and a loaded machine); one packet per tick.
+    assert!(ticks_seen > 500, "ticks {ticks_seen}: {live}");
+    let sent = live["ticks_sent"].as_u64().unwrap();
+    assert!(sent >= ticks_seen && sent <= ticks_seen + 200, "{live}");
+    let echoes = live["echoes"].as_u64().unwrap();
+    assert!(
+        echoes + 50 >= echoed && echoes <= echoed,
+        "{echoes} of {echoed}: {live}"
+    );
+    assert_eq!(live["orders_received"].as_u64().unwrap(), 0);
+    assert!(live["samples"].as_u64().unwrap() + 50 >= echoed, "{live}");
+    assert!(live["p50_ns"].as_u64().unwrap() > 0);
+    assert_eq!(live["flow_behind_skipped"].as_u64().unwrap(), 0, "{live}");
+}

@@ -1,6 +1,8 @@
 //! `cargo xtask`: what cargo alone cannot do (see README).
 
+mod bench_report;
 mod bench_rtt;
+mod bench_wire;
 mod deploy;
 mod ebpf;
 mod test;
@@ -35,10 +37,10 @@ enum Task {
         #[arg(value_parser = ["up", "down"])]
         action: String,
     },
-    /// Benchmarks.
+    /// Benchmarks (without a subcommand: `report`).
     Bench {
         #[command(subcommand)]
-        bench: Bench,
+        bench: Option<Bench>,
     },
     /// Ship a release to a host over ssh, switch to it, health-check it, roll back on
     /// failure (docs/ops.md).
@@ -66,6 +68,50 @@ enum Bench {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Wire-to-wire latency: floor, afxdp, socket and tokio through the venue (needs root).
+    Wire(WireArgs),
+    /// Criterion micro benches + the wire harness → target/bench-report/ (report.md, PNG).
+    #[command(alias = "all")]
+    Report(WireArgs),
+}
+
+#[derive(Debug, Parser)]
+struct WireArgs {
+    /// Write the results as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Samples per configuration.
+    #[arg(long, default_value_t = 100_000)]
+    samples: u64,
+    /// Smoke run: 4,000 samples, short rate steps.
+    #[arg(long)]
+    quick: bool,
+    /// Tick rate of the latency runs (ticks per second).
+    #[arg(long, default_value_t = 5_000)]
+    rate: u64,
+    /// Rounds; configurations are interleaved round by round.
+    #[arg(long, default_value_t = 2)]
+    rounds: u32,
+    /// Report only: take the wire results from this JSON (an earlier run) instead of
+    /// running the harness.
+    #[arg(long)]
+    reuse_wire: Option<PathBuf>,
+}
+
+impl WireArgs {
+    fn options(self) -> bench_wire::Options {
+        bench_wire::Options {
+            json: self.json,
+            samples: if self.quick {
+                self.samples.min(4_000)
+            } else {
+                self.samples
+            },
+            quick: self.quick,
+            rate: self.rate,
+            rounds: self.rounds,
+        }
+    }
 }
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
@@ -101,13 +147,26 @@ fn main() -> anyhow::Result<()> {
         ])),
         Task::Bench {
             bench:
-                Bench::Rtt {
+                Some(Bench::Rtt {
                     count,
                     rounds,
                     json,
-                },
+                }),
         } => bench_rtt::run(&root, count, rounds, json.as_deref()),
         Task::Deploy(args) => deploy::run(&root, &args),
+        Task::Bench {
+            bench: Some(Bench::Wire(args)),
+        } => bench_wire::run(&root, &args.options()).map(drop),
+        Task::Bench {
+            bench: Some(Bench::Report(args)),
+        } => {
+            let reuse = args.reuse_wire.clone();
+            bench_report::run(&root, &args.options(), reuse.as_deref())
+        }
+        Task::Bench { bench: None } => {
+            let args = WireArgs::parse_from(["report"]);
+            bench_report::run(&root, &args.options(), None)
+        }
         Task::Test { fuzz_seconds } => test::run(&root, fuzz_seconds),
     }
 }
