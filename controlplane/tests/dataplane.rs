@@ -40,8 +40,7 @@ const USER: &str = "TW0001";
 /// locking (`ipc_lock`).
 const CAPS: &str = "+net_admin,+net_raw,+bpf,+perfmon,+ipc_lock";
 
-/// A workspace binary next to this test's directory, built when missing (`cargo test -p
-/// tickwire-controlplane` alone does not build the other packages' binaries).
+/// A workspace binary next to this test's directory, built (or found fresh) by cargo.
 fn workspace_binary(package: &str, binary: &str) -> PathBuf {
     let directory = std::env::current_exe()
         .expect("test path")
@@ -354,6 +353,9 @@ fn same_record(row: &AuditRow, line: &Value) -> bool {
     reason = "one trading session, checked step by step"
 )]
 async fn trade_against_the_venue(storage_url: &str, scratch: &Scratch) {
+    // Every binary built before anything starts: a venue must not wait minutes for a build.
+    workspace_binary("tickwire-venue", "tickwire-venue");
+    workspace_binary("tickwire-dataplane", "tickwire-dataplane");
     let prefix = format!("c{}{}", std::process::id() % 10_000, free_port() % 1000);
     let topology = Topology::create(&prefix).expect("namespaces");
     let _venue = venue(&topology);

@@ -3,6 +3,7 @@
 mod bench_report;
 mod bench_rtt;
 mod bench_wire;
+mod demo;
 mod deploy;
 mod ebpf;
 mod test;
@@ -41,6 +42,19 @@ enum Task {
     Bench {
         #[command(subcommand)]
         bench: Option<Bench>,
+    },
+    /// The whole gateway on this machine: venue, data plane on AF_XDP, control plane with
+    /// its API, live summary, report (as root; see README).
+    Demo {
+        /// Stop after this many seconds (default: at Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+        /// Write the final report as JSON.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Venue feed rate (ITCH messages per second).
+        #[arg(long, default_value_t = 3000)]
+        rate: u64,
     },
     /// Ship a release to a host over ssh, switch to it, health-check it, roll back on
     /// failure (docs/ops.md).
@@ -153,6 +167,18 @@ fn main() -> anyhow::Result<()> {
                     json,
                 }),
         } => bench_rtt::run(&root, count, rounds, json.as_deref()),
+        Task::Demo {
+            duration,
+            report,
+            rate,
+        } => demo::run(
+            &root,
+            &demo::Options {
+                duration: duration.map(std::time::Duration::from_secs),
+                report,
+                rate,
+            },
+        ),
         Task::Deploy(args) => deploy::run(&root, &args),
         Task::Bench {
             bench: Some(Bench::Wire(args)),
