@@ -203,28 +203,9 @@ struct Admin {
     writer: TcpStream,
 }
 
-/// Connects to `addr` from inside network namespace `ns` (a thread enters it; the socket
-/// stays in it).
-fn connect_in_namespace(ns: &str, addr: &str) -> anyhow::Result<TcpStream> {
-    let path = format!("/var/run/netns/{ns}");
-    let addr = addr.to_owned();
-    std::thread::spawn(move || -> anyhow::Result<TcpStream> {
-        let file = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
-        // SAFETY: `file` is an open namespace file descriptor for the whole call; setns
-        // changes only this short-lived thread's network namespace.
-        let rc = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) };
-        if rc != 0 {
-            bail!("setns {path}: {}", std::io::Error::last_os_error());
-        }
-        TcpStream::connect(&addr).with_context(|| format!("connecting to {addr}"))
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("namespace thread panicked"))?
-}
-
 impl Admin {
     fn connect() -> anyhow::Result<Self> {
-        let stream = connect_in_namespace(VENUE_NS, ADMIN)?;
+        let stream = util::connect_in_namespace(VENUE_NS, ADMIN)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         Ok(Self {
             reader: BufReader::new(stream.try_clone()?),

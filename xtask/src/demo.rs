@@ -359,20 +359,7 @@ struct Admin {
 
 impl Admin {
     fn connect() -> anyhow::Result<Self> {
-        let path = format!("/var/run/netns/{VENUE_NS}");
-        let stream = std::thread::spawn(move || -> anyhow::Result<TcpStream> {
-            let file = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
-            // SAFETY: `file` is an open namespace descriptor for the whole call; setns moves
-            // only this short-lived thread; the socket stays in the venue's namespace.
-            let rc =
-                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) };
-            if rc != 0 {
-                bail!("setns {path}: {}", std::io::Error::last_os_error());
-            }
-            TcpStream::connect(ADMIN).with_context(|| format!("connecting to {ADMIN}"))
-        })
-        .join()
-        .map_err(|_| anyhow::anyhow!("namespace thread panicked"))??;
+        let stream = util::connect_in_namespace(VENUE_NS, ADMIN)?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         Ok(Self {
             reader: BufReader::new(stream.try_clone()?),

@@ -2,6 +2,7 @@
 
 use std::{
     io::{BufRead as _, BufReader},
+    net::TcpStream,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
@@ -114,4 +115,23 @@ impl Drop for Guarded {
             let _ = self.interrupt_and_wait();
         }
     }
+}
+
+/// Connects to `addr` from inside network namespace `ns` (a thread enters it; the socket
+/// stays in it).
+pub fn connect_in_namespace(ns: &str, addr: &str) -> anyhow::Result<TcpStream> {
+    let path = format!("/var/run/netns/{ns}");
+    let addr = addr.to_owned();
+    std::thread::spawn(move || -> anyhow::Result<TcpStream> {
+        let file = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
+        // SAFETY: `file` is an open namespace file descriptor for the whole call; setns
+        // changes only this short-lived thread's network namespace.
+        let rc = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) };
+        if rc != 0 {
+            bail!("setns {path}: {}", std::io::Error::last_os_error());
+        }
+        TcpStream::connect(&addr).with_context(|| format!("connecting to {addr}"))
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("namespace thread panicked"))?
 }

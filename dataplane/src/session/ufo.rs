@@ -140,6 +140,9 @@ pub struct UfoClient {
     counters: UfoCounters,
 }
 
+/// Largest server-announced client sequence a restarted client adopts at login.
+const MAX_ADOPTED_CLIENT_SEQUENCE: u64 = 1 << 48;
+
 impl UfoClient {
     /// A session that starts logging in at the first [`write_control`](Self::write_control).
     #[must_use]
@@ -250,7 +253,11 @@ impl UfoClient {
                 self.session = status.session;
                 self.next_server_sequence = status.next_sequence_number;
                 self.gap_until = None;
-                if status.next_client_sequence_number > self.next_client_sequence {
+                // Bounded: a corrupt or hostile value near u64::MAX must not overflow the
+                // numbering later (anything this large is beyond any trading day).
+                if status.next_client_sequence_number > self.next_client_sequence
+                    && status.next_client_sequence_number < MAX_ADOPTED_CLIENT_SEQUENCE
+                {
                     // The server holds more of this user's messages than this client sent: a
                     // restarted gateway rejoining the day's session. Numbering goes on from
                     // where the server is, or the new messages would be taken as duplicates.
@@ -637,6 +644,14 @@ mod tests {
         let login = control(&mut client, 0).unwrap();
         match Packet::decode_from_client(&login).unwrap() {
             Packet::LoginRequest(request) => assert_eq!(request.requested_sequence_number, 42),
+            other => panic!("{other:?}"),
+        }
+        // A login answer with an absurd client sequence is not adopted.
+        let mut wary = new_client(64);
+        wary.on_datagram(&accepted(1, u64::MAX), MS, |_, _| {})
+            .unwrap();
+        match Packet::decode_from_client(&send(&mut wary, b"O", 2 * MS)).unwrap() {
+            Packet::ClientData(data) => assert_eq!(data.sequence_number, 1),
             other => panic!("{other:?}"),
         }
         // The server already has 140 messages of this user from the previous run.
