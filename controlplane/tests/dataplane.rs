@@ -26,9 +26,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::Tokens;
 use support::pg::Postgres;
-use support::process::{ChildGuard, Scratch, WAIT, controlplane_bin, free_port, http, wait_until};
+use support::process::{
+    ChildGuard, Scratch, WAIT, controlplane_bin, free_port, http, wait_until, write_config,
+};
 use tickwire_common::{Price, Qty};
-use tickwire_controlplane::config::EXAMPLE;
 use tickwire_controlplane::storage::{AuditFilter, AuditRow, Storage};
 use tickwire_dataplane::netns::{self, Topology};
 use tickwire_link::abi::{AuditKind, RiskReason};
@@ -198,50 +199,6 @@ fn dataplane(name: &str, scratch: &Scratch, topology: &Topology, config: &Path) 
     dataplane
 }
 
-fn controlplane_config(
-    scratch: &Scratch,
-    storage_url: &str,
-    tokens: &Tokens,
-    port: u16,
-) -> PathBuf {
-    let mut text = EXAMPLE
-        .replace(
-            "listen = \"127.0.0.1:8080\"",
-            &format!("listen = \"127.0.0.1:{port}\""),
-        )
-        .replace("shutdown_grace_s = 5", "shutdown_grace_s = 2")
-        // The example's per-symbol limits name AAPL; the data plane's example quotes BOB, and
-        // a symbol without limits is rejected.
-        .replace("symbol = \"AAPL\"", "symbol = \"BOB\"")
-        .replace(
-            "url = \"sqlite:/var/lib/tickwire/audit.db\"",
-            &format!("url = \"{storage_url}\""),
-        )
-        .replace(
-            "service_prefix = \"tickwire\"",
-            &format!("service_prefix = \"{}\"", scratch.tag),
-        )
-        .replace(
-            "# root_path = \"/run/tickwire/iceoryx2/\"",
-            &format!("root_path = \"{}\"", scratch.iceoryx_root()),
-        )
-        .replace(
-            "# file_prefix = \"iox2_\"",
-            &format!("file_prefix = \"{}\"", scratch.file_prefix()),
-        );
-    for entry in tokens.entries() {
-        text.push_str(&format!(
-            "\n[[auth.tokens]]\nname = \"{}\"\nrole = \"{}\"\nsha256 = \"{}\"\n",
-            entry.name,
-            entry.role.name(),
-            entry.sha256
-        ));
-    }
-    let path = scratch.path("controlplane.toml");
-    std::fs::write(&path, text).expect("control plane config");
-    path
-}
-
 fn controlplane(name: &str, scratch: &Scratch, config: &Path) -> ChildGuard {
     let mut process = ChildGuard::spawn(
         name,
@@ -364,7 +321,15 @@ async fn trade_against_the_venue(storage_url: &str, scratch: &Scratch) {
     let tokens = Tokens::new();
     let port = free_port();
     let address = format!("127.0.0.1:{port}");
-    let cp_config = controlplane_config(scratch, storage_url, &tokens, port);
+    // The example's per-symbol limits name AAPL; the data plane's example quotes BOB, and a
+    // symbol without limits is rejected.
+    let cp_config = write_config(
+        scratch,
+        storage_url,
+        &tokens,
+        port,
+        &[("symbol = \"AAPL\"", "symbol = \"BOB\"")],
+    );
     let mut cp = controlplane("cp-1", scratch, &cp_config);
     let dp_config = dataplane_config(scratch, &topology);
     let mut dp = dataplane("dp-1", scratch, &topology, &dp_config);

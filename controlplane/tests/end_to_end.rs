@@ -14,52 +14,12 @@ use support::Tokens;
 use support::pg::Postgres;
 use support::process::{
     ChildGuard, Scratch, WAIT, controlplane_bin, fake_bin, free_port, http, wait_until,
+    write_config,
 };
 use tickwire_controlplane::config::EXAMPLE;
 use tickwire_controlplane::storage::{AuditFilter, AuditRow, Storage};
 use tickwire_link::abi::{AuditKind, text_of};
 use tickwire_link::fake::read_log;
-
-fn write_config(
-    scratch: &Scratch,
-    storage_url: &str,
-    tokens: &Tokens,
-    port: u16,
-) -> std::path::PathBuf {
-    let mut text = EXAMPLE
-        .replace(
-            "listen = \"127.0.0.1:8080\"",
-            &format!("listen = \"127.0.0.1:{port}\""),
-        )
-        .replace("shutdown_grace_s = 5", "shutdown_grace_s = 2")
-        .replace(
-            "url = \"sqlite:/var/lib/tickwire/audit.db\"",
-            &format!("url = \"{storage_url}\""),
-        )
-        .replace(
-            "service_prefix = \"tickwire\"",
-            &format!("service_prefix = \"{}\"", scratch.tag),
-        )
-        .replace(
-            "# root_path = \"/run/tickwire/iceoryx2/\"",
-            &format!("root_path = \"{}\"", scratch.iceoryx_root()),
-        )
-        .replace(
-            "# file_prefix = \"iox2_\"",
-            &format!("file_prefix = \"{}\"", scratch.file_prefix()),
-        );
-    for entry in tokens.entries() {
-        text.push_str(&format!(
-            "\n[[auth.tokens]]\nname = \"{}\"\nrole = \"{}\"\nsha256 = \"{}\"\n",
-            entry.name,
-            entry.role.name(),
-            entry.sha256
-        ));
-    }
-    let path = scratch.path("controlplane.toml");
-    std::fs::write(&path, text).expect("config");
-    path
-}
 
 struct ControlPlane {
     process: ChildGuard,
@@ -99,7 +59,7 @@ fn stored_seq(address: &str, token: &str) -> u64 {
 async fn trade_through_a_control_plane_crash(storage_url: &str, scratch: &Scratch) {
     let tokens = Tokens::new();
     let port = free_port();
-    let config = write_config(scratch, storage_url, &tokens, port);
+    let config = write_config(scratch, storage_url, &tokens, port, &[]);
     let log = scratch.path("fake.log");
     let mut fake_args = scratch.fake_link_args();
     fake_args.extend(

@@ -9,6 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use tickwire_controlplane::config::EXAMPLE;
+
+use super::Tokens;
+
 /// Longest wait of any step.
 pub const WAIT: Duration = Duration::from_secs(60);
 
@@ -311,4 +315,51 @@ pub fn controlplane_bin() -> PathBuf {
 
 pub fn fake_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tickwire-fake-dataplane"))
+}
+
+/// The documented example configuration wired to this test's port, storage, link files and
+/// tokens, with `edits` (`from`, `to`) applied after; written to the scratch directory.
+pub fn write_config(
+    scratch: &Scratch,
+    storage_url: &str,
+    tokens: &Tokens,
+    port: u16,
+    edits: &[(&str, &str)],
+) -> PathBuf {
+    let mut text = EXAMPLE
+        .replace(
+            "listen = \"127.0.0.1:8080\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        )
+        .replace("shutdown_grace_s = 5", "shutdown_grace_s = 2")
+        .replace(
+            "url = \"sqlite:/var/lib/tickwire/audit.db\"",
+            &format!("url = \"{storage_url}\""),
+        )
+        .replace(
+            "service_prefix = \"tickwire\"",
+            &format!("service_prefix = \"{}\"", scratch.tag),
+        )
+        .replace(
+            "# root_path = \"/run/tickwire/iceoryx2/\"",
+            &format!("root_path = \"{}\"", scratch.iceoryx_root()),
+        )
+        .replace(
+            "# file_prefix = \"iox2_\"",
+            &format!("file_prefix = \"{}\"", scratch.file_prefix()),
+        );
+    for (from, to) in edits {
+        text = text.replace(from, to);
+    }
+    for entry in tokens.entries() {
+        text.push_str(&format!(
+            "\n[[auth.tokens]]\nname = \"{}\"\nrole = \"{}\"\nsha256 = \"{}\"\n",
+            entry.name,
+            entry.role.name(),
+            entry.sha256
+        ));
+    }
+    let path = scratch.path("controlplane.toml");
+    std::fs::write(&path, text).expect("config");
+    path
 }
